@@ -1,0 +1,1 @@
+"""Click commands, grouped by what they act on; `duftui.cli` wires them together."""

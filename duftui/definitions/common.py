@@ -1,0 +1,120 @@
+"""Building blocks shared by the task, project and connection models."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+
+from duftui.definitions.durations import format_duration, parse_duration
+
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+CONNECTION_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+class Strict(BaseModel):
+    """Every definition model: unknown fields are errors and types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=False)
+
+
+def _duration(value: object) -> timedelta:
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="always"),
+]
+
+
+def check_key(value: str, what: str = "key") -> str:
+    """Keys name folders and files, so they stay lower-case and shell-safe."""
+    if not KEY_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{what} {value!r} is not valid: use lower-case letters, digits, '-' and '_', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+class SecretRef(Strict):
+    """A value to look up at run time: `{ env = "VAR" }` or `{ secret = "name" }`."""
+
+    env: str | None = None
+    secret: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.secret is None):
+            raise ValueError('a reference needs exactly one of env = "VAR" or secret = "name"')
+        return self
+
+    def describe(self) -> str:
+        return f"env:{self.env}" if self.env is not None else f"secret:{self.secret}"
+
+
+def is_reference(value: object) -> bool:
+    """True for the dict form of a SecretRef as it appears in parsed TOML."""
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("env", "secret")
+
+
+Scalar = str | bool | int | float | datetime | date | time
+
+
+def _param_value(value: Any) -> Any:
+    if isinstance(value, SecretRef):
+        return value
+    if is_reference(value):
+        return SecretRef.model_validate(value)
+    if isinstance(value, dict):
+        raise ValueError(
+            'expected a plain value or a reference like { env = "VAR" } / { secret = "name" }'
+        )
+    if isinstance(value, list):
+        if not all(isinstance(item, str | bool | int | float) for item in value):
+            raise ValueError("a list value may only hold strings, numbers and booleans")
+        return value
+    if not isinstance(value, str | bool | int | float | datetime | date | time):
+        raise ValueError(f"unsupported value {value!r}")
+    return value
+
+
+ParamValue = Annotated[Scalar | list[Any] | SecretRef, BeforeValidator(_param_value)]
+
+TimezoneName = Annotated[str, BeforeValidator(lambda v: _check_timezone(v))]
+
+
+def _check_timezone(value: object) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str):
+        raise ValueError(f'expected an IANA time zone name like "Europe/Amsterdam", got {value!r}')
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f'unknown time zone {value!r}; use an IANA name like "Europe/Amsterdam" or "UTC"'
+        ) from None
+    return value
+
+
+def _datetime_value(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date-time like 2026-12-01T06:00:00, got {value!r}")
+
+
+DateTimeValue = Annotated[datetime, BeforeValidator(_datetime_value)]
+
+Misfire = Literal["skip", "coalesce", "all"]

@@ -1,0 +1,130 @@
+"""The `[[schedule]]` table shared by tasks and projects (DESIGN §6)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from duftui.definitions.common import (
+    DateTimeValue,
+    Duration,
+    Misfire,
+    ParamValue,
+    Strict,
+    TimezoneName,
+)
+
+
+def normalize_cron(expression: str) -> str:
+    """Check a 5-field or 6-field (seconds first) cron expression with croniter.
+
+    Returns the expression with single spaces; raises ValueError with croniter's reason.
+    """
+    from croniter import croniter
+    from croniter.croniter import CroniterError
+
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(
+            f"expected 5 fields (minute hour day month weekday) or 6 with seconds first, "
+            f"got {len(fields)} in {expression!r}"
+        )
+    text = " ".join(fields)
+    try:
+        croniter(text, 0, second_at_beginning=len(fields) == 6)
+    except (CroniterError, ValueError, KeyError, TypeError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ValueError(f"invalid cron expression {expression!r}: {reason}") from None
+    return text
+
+
+class CronFields(Strict):
+    """DUFT's cron object; omitted fields mean "every", except seconds, which mean 0."""
+
+    second: str | int = "0"
+    minute: str | int = "*"
+    hour: str | int = "*"
+    day_of_month: str | int = "*"
+    month: str | int = "*"
+    day_of_week: str | int = "*"
+
+    def expression(self) -> str:
+        parts = (
+            self.second,
+            self.minute,
+            self.hour,
+            self.day_of_month,
+            self.month,
+            self.day_of_week,
+        )
+        return " ".join(str(part) for part in parts)
+
+
+class Schedule(Strict):
+    """One trigger: exactly one of `cron`, `every` or `at`."""
+
+    name: str | None = None
+    cron: str | CronFields | None = None
+    every: Duration | None = None
+    at: DateTimeValue | None = None
+    timezone: TimezoneName | None = None
+    start: DateTimeValue | None = None
+    end: DateTimeValue | None = None
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    misfire: Misfire = "coalesce"
+    grace: Duration = timedelta(seconds=30)
+    max_catchup: int = Field(default=100, ge=1)
+    enabled: bool = True
+
+    @field_validator("cron")
+    @classmethod
+    def _check_cron(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return normalize_cron(value)
+        if isinstance(value, CronFields):
+            normalize_cron(value.expression())
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _positive_every(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("an interval must be longer than zero")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Schedule:
+        given = [name for name in ("cron", "every", "at") if getattr(self, name) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise ValueError(f"a schedule needs exactly one of cron, every or at (found: {found})")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def cron_expression(self) -> str | None:
+        """The cron text, 5 fields or 6 with seconds first, whichever form was written."""
+        if isinstance(self.cron, CronFields):
+            return self.cron.expression()
+        return self.cron
+
+    def describe(self) -> str:
+        """A one-line summary for tables: "cron 0 6 * * *", "every 15m", "at 2026-12-01 06:00"."""
+        if self.cron is not None:
+            text = f"cron {self.cron_expression()}"
+        elif self.every is not None:
+            from duftui.definitions.durations import format_duration
+
+            text = f"every {format_duration(self.every)}"
+        else:
+            text = f"at {self.at.isoformat(sep=' ', timespec='minutes')}" if self.at else "?"
+        if self.timezone:
+            text += f" ({self.timezone})"
+        return text if self.enabled else f"{text} [off]"
+
+
+def schedule_key(owner: str, index: int, schedule: Schedule) -> str:
+    """Stable identity of a schedule for fire records: "project/task#0" or "project#nightly"."""
+    return f"{owner}#{schedule.name or index}"

@@ -1,0 +1,162 @@
+"""The user's secrets file and references to it (DESIGN §3), plus log masking.
+
+The file is TOML, mode 0600, outside the workspace. Names may contain dots
+("clinic-sftp.password"); they are stored as quoted keys, and nested tables are read
+as dotted names too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import tomli_w
+
+from duftui.definitions.common import SecretRef
+
+MASK = "********"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+class SecretError(Exception):
+    """A secret cannot be read or resolved; the message says what to do."""
+
+
+def check_secret_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise SecretError(
+            f"secret name {name!r} is not valid: use letters, digits, '.', '-' and '_'"
+        )
+    return name
+
+
+class SecretStore:
+    """Reads and writes the secrets file, refusing one that others can read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._values: dict[str, str] | None = None
+
+    def _check_mode(self) -> None:
+        mode = stat.S_IMODE(self.path.stat().st_mode)
+        if mode & 0o077:
+            raise SecretError(
+                f"{self.path}: refusing to read secrets from a file with mode {mode:04o}; "
+                f"other users could read it. Run: chmod 600 {self.path}"
+            )
+
+    def values(self) -> dict[str, str]:
+        """All secrets by dotted name; an absent file is an empty store."""
+        if self._values is None:
+            if not self.path.exists():
+                self._values = {}
+            else:
+                self._check_mode()
+                try:
+                    data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+                except tomllib.TOMLDecodeError as exc:
+                    raise SecretError(f"{self.path}: not valid TOML: {exc}") from None
+                self._values = dict(_flatten(data))
+        return self._values
+
+    def get(self, name: str) -> str:
+        values = self.values()
+        if name not in values:
+            raise SecretError(
+                f"secret {name!r} is not set in {self.path}; run: duftui secret set {name}"
+            )
+        return values[name]
+
+    def set(self, name: str, value: str) -> None:
+        """Store one secret, writing the file atomically with mode 0600."""
+        check_secret_name(name)
+        values = dict(self.values())
+        values[name] = value
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            tomli_w.dump(dict(sorted(values.items())), handle)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+        self._values = values
+
+    def delete(self, name: str) -> bool:
+        values = dict(self.values())
+        if name not in values:
+            return False
+        del values[name]
+        self._values = None
+        self.path.unlink(missing_ok=True)
+        for key, value in values.items():
+            self.set(key, value)
+        self._values = values
+        return True
+
+
+def _flatten(data: Mapping[str, object], prefix: str = "") -> Iterable[tuple[str, str]]:
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _flatten(value, name + ".")
+        else:
+            yield name, str(value)
+
+
+def resolve_ref(
+    ref: SecretRef, store: SecretStore, environ: Mapping[str, str] | None = None
+) -> str:
+    """The value a reference points to, or a SecretError saying how to provide it."""
+    env = os.environ if environ is None else environ
+    if ref.env is not None:
+        if ref.env not in env:
+            raise SecretError(f"environment variable {ref.env} is not set")
+        return env[ref.env]
+    assert ref.secret is not None
+    return store.get(ref.secret)
+
+
+class Masker:
+    """Replaces every known secret value in a text with ********.
+
+    It runs on each log line before the line is stored or shown, so a script that prints
+    its own password does not leak it. Longer values are replaced first, so a secret that
+    contains another is hidden whole.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        changed = False
+        for value in secrets:
+            if value and value not in self._values:
+                self._values.add(value)
+                changed = True
+        if changed:
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def mask(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)
+
+    def mask_value(self, value: object) -> object:
+        """Mask strings inside nested dicts and lists (for params stored as JSON)."""
+        if isinstance(value, str):
+            return self.mask(value)
+        if isinstance(value, dict):
+            return {k: self.mask_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.mask_value(v) for v in value]
+        return value

@@ -1,0 +1,117 @@
+"""Opening the state file: WAL, synchronous=NORMAL, busy_timeout, foreign keys, and
+`BEGIN IMMEDIATE` for every write transaction (DESIGN §4).
+
+The console, the daemon and CLI commands open the same file at once. Writers take the
+write lock up front (IMMEDIATE), so SQLite's busy handler queues them instead of failing
+a deferred transaction on upgrade; readers never block in WAL mode.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from duftui.store.migrations import migrate
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def _configure(dbapi_conn: sqlite3.Connection) -> None:
+    # Autocommit at the driver level: transactions are begun explicitly below.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise sqlite3.OperationalError(
+            f"could not switch the state file to WAL mode (got {mode!r}); "
+            "is it on a network file system?"
+        )
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def connect_raw(path: Path) -> sqlite3.Connection:
+    """A configured plain sqlite3 connection (for watchers and bulk paths)."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    _configure(conn)
+    return conn
+
+
+class Store:
+    """One state file. Use `read()` for queries and `write()` for changes."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            if not create:
+                raise FileNotFoundError(f"no state file at {self.path}")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(
+            f"sqlite:///{self.path}",
+            connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+            pool_size=8,
+            max_overflow=16,
+        )
+        event.listen(self.engine, "connect", lambda conn, _rec: _configure(conn))
+        event.listen(self.engine, "begin", _begin)
+        with self.engine.connect() as conn:
+            self.schema_version = migrate(conn.connection.driver_connection)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection in a deferred (read) transaction: one consistent snapshot."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A connection in a `BEGIN IMMEDIATE` transaction, committed on success."""
+        with self.engine.connect() as conn:
+            conn.execution_options(duftui_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def raw(self) -> Iterator[sqlite3.Connection]:
+        """The pooled driver connection, in autocommit mode, for streaming reads."""
+        with self.engine.connect() as conn:
+            yield conn.connection.driver_connection  # type: ignore[misc]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _begin(conn: Connection) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get("duftui_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class ChangeWatcher:
+    """Answers "did anyone commit since I last asked?" with `PRAGMA data_version`.
+
+    The pragma is per connection and costs microseconds, so consoles and the daemon can
+    ask a few times a second instead of re-running queries.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._conn = connect_raw(path)
+        self._last = self._version()
+
+    def _version(self) -> int:
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def changed(self) -> bool:
+        current = self._version()
+        if current != self._last:
+            self._last = current
+            return True
+        return False
+
+    def close(self) -> None:
+        self._conn.close()

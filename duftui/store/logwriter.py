@@ -1,0 +1,164 @@
+"""A background thread that batches log lines from any number of runs into few writes.
+
+Producers (the supervisor's stream readers) call `add()`, which only appends to a queue.
+The thread wakes at most every FLUSH_INTERVAL while lines are pending and writes all of
+them, for all runs, in one `BEGIN IMMEDIATE` transaction. Work that must be ordered after
+a run's last line (marking the run finished) goes through `call()`, which runs in the same
+thread after the lines queued before it, in the same transaction as their flush.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from sqlalchemy import Connection
+
+from duftui.store.db import Store
+from duftui.store.logs import OpenChunk, next_seq, write_chunks
+
+FLUSH_INTERVAL = 0.05
+_LOG = logging.getLogger(__name__)
+
+LineListener = Callable[[int, int, float, str, int, str], None]
+
+
+class LogWriter:
+    """Batches lines into chunk rows; one instance per process is enough."""
+
+    def __init__(self, store: Store, listener: LineListener | None = None) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._open: dict[int, OpenChunk] = {}
+        self._listener = listener
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="duftui-logwriter", daemon=True)
+        self._thread.start()
+
+    def add(self, run_id: int, stream: str, level: int, line: str, ts: float | None = None) -> None:
+        """Queue one line (already masked). Never blocks."""
+        self._queue.put(
+            ("line", run_id, ts if ts is not None else time.time(), stream, level, line)
+        )
+
+    def call(self, fn: Callable[[Connection], Any]) -> Future[Any]:
+        """Run `fn(conn)` in the writer's transaction, after every line queued before it."""
+        future: Future[Any] = Future()
+        self._queue.put(("call", fn, future))
+        return future
+
+    def close_run(self, run_id: int) -> Future[Any]:
+        """Flush and forget a run's open chunk (its last lines are then stored)."""
+        return self.call(lambda _conn: self._open.pop(run_id, None))
+
+    def sync(self, timeout: float | None = None) -> None:
+        """Block until everything queued so far is committed."""
+        self.call(lambda _conn: None).result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping = True
+        self._queue.put(("stop",))
+        self._thread.join(timeout)
+
+    # -- the thread ---------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch = [item]
+            deadline = time.monotonic() + FLUSH_INTERVAL
+            stop = item[0] == "stop"
+            # Collect what arrives in the next FLUSH_INTERVAL (or until a call is queued).
+            while not stop and item[0] == "line":
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                batch.append(item)
+                stop = item[0] == "stop"
+            self._drain_nowait(batch)
+            self._flush(batch)
+            if any(entry[0] == "stop" for entry in batch):
+                return
+
+    def _drain_nowait(self, batch: list[tuple[Any, ...]]) -> None:
+        while len(batch) < 200_000:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                return
+
+    def _flush(self, batch: list[tuple[Any, ...]]) -> None:
+        calls: list[tuple[Callable[[Connection], Any], Future[Any]]] = []
+        for attempt in range(5):
+            try:
+                notices: list[tuple[int, int, float, str, int, str]] = []
+                with self._store.write() as conn:
+                    dirty: dict[tuple[int, int], OpenChunk] = {}
+                    calls = []
+                    for entry in batch:
+                        if entry[0] == "line":
+                            seq = self._add_line(conn, dirty, *entry[1:])
+                            if self._listener is not None:
+                                notices.append((entry[1], seq, *entry[2:]))
+                        elif entry[0] == "call":
+                            calls.append((entry[1], entry[2]))
+                    write_chunks(conn, dirty.values())
+                    results = []
+                    for fn, future in calls:
+                        try:
+                            results.append((future, fn(conn), None))
+                        except Exception as exc:  # reported to the caller through its future
+                            results.append((future, None, exc))
+                for future, value, exc in results:
+                    if exc is not None:
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(value)
+                self._notify(notices)
+                return
+            except Exception as exc:
+                _LOG.warning("log flush failed (attempt %d): %s", attempt + 1, exc)
+                self._open.clear()
+                time.sleep(0.2 * (attempt + 1))
+        for _fn, future in calls:
+            if not future.done():
+                future.set_exception(RuntimeError("log writer could not write to the state file"))
+
+    def _add_line(
+        self,
+        conn: Connection,
+        dirty: dict[tuple[int, int], OpenChunk],
+        run_id: int,
+        ts: float,
+        stream: str,
+        level: int,
+        line: str,
+    ) -> int:
+        chunk = self._open.get(run_id)
+        if chunk is None:
+            chunk = OpenChunk(run_id=run_id, first_seq=next_seq(conn, run_id), lines=[])
+            self._open[run_id] = chunk
+        elif chunk.full:
+            chunk = OpenChunk(run_id=run_id, first_seq=chunk.next_seq, lines=[])
+            self._open[run_id] = chunk
+        seq = chunk.add(ts, stream, level, line)
+        dirty[(run_id, chunk.first_seq)] = chunk
+        return seq
+
+    def _notify(self, notices: list[tuple[int, int, float, str, int, str]]) -> None:
+        if self._listener is None:
+            return
+        for notice in notices:
+            try:
+                self._listener(*notice)
+            except Exception:  # a listener must never stop the writer
+                _LOG.exception("log listener failed")

@@ -1,0 +1,228 @@
+"""Run rows: create, fetch, filter and page through history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from duftui.store.states import RunStatus, Trigger
+from duftui.store.tables import Batch, Run
+from duftui.store.timestamps import to_iso, utcnow
+
+RUN = Run.__table__
+BATCH = Batch.__table__
+
+
+@dataclass
+class RunFilter:
+    """History filters shared by `duftui runs`, exports and the console's History screen."""
+
+    task_key: str | None = None
+    project: str | None = None
+    statuses: Sequence[str] = ()
+    triggers: Sequence[str] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    batch_id: int | None = None
+    dead: bool | None = None
+    run_ids: Sequence[int] = field(default_factory=tuple)
+
+    def clauses(self) -> list[Any]:
+        c = RUN.c
+        where: list[Any] = []
+        if self.task_key:
+            where.append(c.task_key == self.task_key)
+        if self.project:
+            where.append(c.project == self.project)
+        if self.statuses:
+            where.append(c.status.in_(list(self.statuses)))
+        if self.triggers:
+            where.append(c.trigger.in_(list(self.triggers)))
+        if self.since:
+            where.append(c.queued_at >= self.since)
+        if self.until:
+            where.append(c.queued_at < self.until)
+        if self.batch_id is not None:
+            where.append(c.batch_id == self.batch_id)
+        if self.dead is not None:
+            where.append(c.dead == (1 if self.dead else 0))
+            if self.dead:
+                where.append(c.acknowledged_at.is_(None))
+        if self.run_ids:
+            where.append(c.id.in_(list(self.run_ids)))
+        return where
+
+    def raw_where(self, alias: str = "run") -> tuple[str, list[Any]]:
+        """The same filter as SQL text with `?` parameters, for the streaming export path."""
+        parts: list[str] = []
+        params: list[Any] = []
+
+        def add(sql: str, *values: Any) -> None:
+            parts.append(sql.replace("$", alias + "."))
+            params.extend(values)
+
+        if self.task_key:
+            add("$task_key = ?", self.task_key)
+        if self.project:
+            add("$project = ?", self.project)
+        if self.statuses:
+            add(f"$status IN ({', '.join('?' * len(self.statuses))})", *self.statuses)
+        if self.triggers:
+            add(f"$trigger IN ({', '.join('?' * len(self.triggers))})", *self.triggers)
+        if self.since:
+            add("$queued_at >= ?", to_iso(self.since))
+        if self.until:
+            add("$queued_at < ?", to_iso(self.until))
+        if self.batch_id is not None:
+            add("$batch_id = ?", self.batch_id)
+        if self.dead is not None:
+            add("$dead = ?", 1 if self.dead else 0)
+            if self.dead:
+                add("$acknowledged_at IS NULL")
+        if self.run_ids:
+            add(f"$id IN ({', '.join('?' * len(self.run_ids))})", *self.run_ids)
+        return (" AND ".join(parts) or "1=1"), params
+
+
+def insert_run(
+    conn: Connection,
+    *,
+    task_key: str,
+    trigger: Trigger | str,
+    requested_by: str = "",
+    params: dict[str, Any] | None = None,
+    batch_id: int | None = None,
+    attempt: int = 1,
+    max_attempts: int = 1,
+    retry_of: int | None = None,
+    schedule_key: str | None = None,
+    logical_time: datetime | None = None,
+    not_before: datetime | None = None,
+    definition_hash: str | None = None,
+    status: RunStatus = RunStatus.QUEUED,
+    error: str | None = None,
+) -> int:
+    """Insert one run (queued unless told otherwise) and return its id."""
+    now = utcnow()
+    values = {
+        "task_key": task_key,
+        "project": task_key.split("/", 1)[0],
+        "batch_id": batch_id,
+        "attempt": attempt,
+        "max_attempts": max_attempts,
+        "retry_of": retry_of,
+        "trigger": str(trigger),
+        "requested_by": requested_by,
+        "schedule_key": schedule_key,
+        "logical_time": logical_time,
+        "params": json.dumps(params or {}, default=str, sort_keys=True),
+        "status": str(status),
+        "queued_at": now,
+        "not_before": not_before,
+        "definition_hash": definition_hash,
+        "error": error,
+    }
+    if status.finished:
+        values["finished_at"] = now
+    result = conn.execute(insert(RUN).values(**values))
+    return int(result.inserted_primary_key[0])
+
+
+def insert_batch(
+    conn: Connection,
+    *,
+    project: str,
+    trigger: Trigger | str,
+    requested_by: str = "",
+    schedule_key: str | None = None,
+    logical_time: datetime | None = None,
+    root_task: str | None = None,
+) -> int:
+    result = conn.execute(
+        insert(BATCH).values(
+            project=project,
+            trigger=str(trigger),
+            requested_by=requested_by,
+            schedule_key=schedule_key,
+            logical_time=logical_time,
+            root_task=root_task,
+            created_at=utcnow(),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def get_run(conn: Connection, run_id: int) -> Run | None:
+    row = conn.execute(select(RUN).where(RUN.c.id == run_id)).mappings().first()
+    return Run.model_validate(dict(row)) if row else None
+
+
+def list_runs(
+    conn: Connection,
+    flt: RunFilter | None = None,
+    *,
+    limit: int = 100,
+    before: tuple[datetime, int] | None = None,
+) -> list[Run]:
+    """Newest first; page with `before=(queued_at, id)` of the last row seen (keyset paging)."""
+    query = select(RUN)
+    where = (flt or RunFilter()).clauses()
+    if before is not None:
+        at, run_id = before
+        where.append(or_(RUN.c.queued_at < at, and_(RUN.c.queued_at == at, RUN.c.id < run_id)))
+    if where:
+        query = query.where(and_(*where))
+    query = query.order_by(RUN.c.queued_at.desc(), RUN.c.id.desc()).limit(limit)
+    return [Run.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+
+
+def count_runs(conn: Connection, flt: RunFilter | None = None) -> int:
+    query = select(func.count()).select_from(RUN)
+    where = (flt or RunFilter()).clauses()
+    if where:
+        query = query.where(and_(*where))
+    return int(conn.execute(query).scalar_one())
+
+
+def last_runs_by_task(conn: Connection) -> dict[str, Run]:
+    """The newest run of every task (for task lists), using the task_key+queued_at index."""
+    latest = (
+        select(RUN.c.task_key, func.max(RUN.c.queued_at).label("at"))
+        .group_by(RUN.c.task_key)
+        .subquery()
+    )
+    query = select(RUN).join(
+        latest, and_(RUN.c.task_key == latest.c.task_key, RUN.c.queued_at == latest.c.at)
+    )
+    out: dict[str, Run] = {}
+    for row in conn.execute(query).mappings():
+        run = Run.model_validate(dict(row))
+        current = out.get(run.task_key)
+        if current is None or (current.id or 0) < (run.id or 0):
+            out[run.task_key] = run
+    return out
+
+
+def request_cancel(conn: Connection, run_id: int, reason: str) -> bool:
+    """Flag a queued or running run for cancellation; the supervisor acts on the flag."""
+    result = conn.execute(
+        update(RUN)
+        .where(RUN.c.id == run_id, RUN.c.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))
+        .values(cancel_requested=1, cancel_reason=reason)
+    )
+    return result.rowcount > 0
+
+
+def acknowledge(conn: Connection, run_id: int, user: str) -> bool:
+    """Take a dead run off the "needs attention" list."""
+    result = conn.execute(
+        update(RUN)
+        .where(RUN.c.id == run_id, RUN.c.dead == 1, RUN.c.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow(), acknowledged_by=user)
+    )
+    return result.rowcount > 0

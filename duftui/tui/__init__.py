@@ -1,0 +1,1 @@
+"""The Textual console: one client of the core."""
