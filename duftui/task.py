@@ -1,0 +1,107 @@
+"""Helpers for code that duftui runs (standard library only; importable on its own).
+
+    from duftui import task
+    p = task.params()
+    db = task.connection("clinic_db")
+    task.log("starting"); task.progress(10, 100); task.output("/path/result.csv")
+
+Structured messages travel on stdout as single lines: the marker `\\x1eduftui:` followed
+by JSON. Every other line a task prints is a plain log line. Outside duftui (no
+DUFTUI_RUN_ID) the helpers print readable text instead, so a script runs the same by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+MARKER = "\x1eduftui:"
+__all__ = [
+    "MARKER",
+    "connection",
+    "debug",
+    "error",
+    "log",
+    "output",
+    "output_dir",
+    "params",
+    "progress",
+    "run_id",
+    "warning",
+]
+
+
+def _under_duftui() -> bool:
+    return "DUFTUI_RUN_ID" in os.environ
+
+
+def run_id() -> int | None:
+    value = os.environ.get("DUFTUI_RUN_ID")
+    return int(value) if value else None
+
+
+def params() -> dict[str, Any]:
+    """The run's resolved parameters (secrets included, so never print them whole)."""
+    return json.loads(os.environ.get("DUFTUI_PARAMS") or "{}")
+
+
+def connection(name: str) -> dict[str, Any]:
+    """A connection the task declared in run.connections, with secrets resolved."""
+    connections = json.loads(os.environ.get("DUFTUI_CONNECTIONS") or "{}")
+    if name not in connections:
+        known = ", ".join(sorted(connections)) or "none"
+        raise KeyError(f"connection {name!r} was not given to this task (declared: {known}); "
+                       "add it to run.connections")
+    return connections[name]
+
+
+def output_dir() -> Path:
+    """A fresh folder for this run's files (the current directory outside duftui)."""
+    return Path(os.environ.get("DUFTUI_OUTPUT_DIR") or ".")
+
+
+def _emit(message: dict[str, Any]) -> None:
+    sys.stdout.write(MARKER + json.dumps(message, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def log(message: str, level: str = "info") -> None:
+    """A log line at a level: debug, info, warning, error."""
+    if _under_duftui():
+        _emit({"type": "log", "level": level, "msg": str(message)})
+    else:
+        stream = sys.stderr if level in ("warning", "error") else sys.stdout
+        print(f"[{level.upper()}] {message}", file=stream, flush=True)
+
+
+def debug(message: str) -> None:
+    log(message, "debug")
+
+
+def warning(message: str) -> None:
+    log(message, "warning")
+
+
+def error(message: str) -> None:
+    log(message, "error")
+
+
+def progress(done: float, total: float | None = None, message: str | None = None) -> None:
+    """Report progress; the console shows it as a bar or a count."""
+    if _under_duftui():
+        _emit({"type": "progress", "done": done, "total": total, "msg": message})
+    else:
+        suffix = f"/{total}" if total is not None else ""
+        print(f"[PROGRESS] {done}{suffix} {message or ''}".rstrip(), flush=True)
+
+
+def output(path: str | os.PathLike[str], stage: str = "output") -> None:
+    """Record a file this run produced (size and md5 are computed by duftui)."""
+    resolved = str(Path(path).resolve())
+    if _under_duftui():
+        _emit({"type": "output", "path": resolved, "stage": stage})
+    else:
+        print(f"[OUTPUT] {resolved}", flush=True)
