@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from duftui import __version__
-from duftui.commands import definitions, history, secrets
+from duftui.commands import definitions, execute, history, secrets
 from duftui.context import Context
 
 
@@ -43,3 +43,9 @@ main.add_command(definitions.locate)
 main.add_command(history.runs)
 main.add_command(history.history)
 main.add_command(secrets.secret)
+main.add_command(execute.run)
+main.add_command(execute.logs)
+main.add_command(execute.cancel_cmd)
+main.add_command(execute.retry_cmd)
+main.add_command(execute.ack_cmd)
+main.add_command(execute.preview)

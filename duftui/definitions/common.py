@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
 
-from duftui.definitions.durations import format_duration, parse_duration
+from duftui.definitions.durations import format_duration, parse_duration, quoted
 
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 CONNECTION_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -50,7 +50,7 @@ class SecretRef(Strict):
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:
         if (self.env is None) == (self.secret is None):
-            raise ValueError('a reference needs exactly one of env = "VAR" or secret = "name"')
+            raise ValueError(REFERENCE_NEEDS_ONE)
         return self
 
     def describe(self) -> str:
@@ -58,8 +58,19 @@ class SecretRef(Strict):
 
 
 def is_reference(value: object) -> bool:
-    """True for the dict form of a SecretRef as it appears in parsed TOML."""
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("env", "secret")
+    """True for what is meant as a SecretRef in parsed TOML: a table of only `env` and
+    `secret` strings. `{ env = "A", secret = "b" }` counts, so it is reported as a bad
+    reference rather than as two unknown fields; `{ secret = true }` does not (that is a
+    parameter table)."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and set(value) <= {"env", "secret"}
+        and all(isinstance(item, str) for item in value.values())
+    )
+
+
+REFERENCE_NEEDS_ONE = 'a reference needs exactly one of env = "VAR" or secret = "name"'
 
 
 Scalar = str | bool | int | float | datetime | date | time
@@ -69,6 +80,8 @@ def _param_value(value: Any) -> Any:
     if isinstance(value, SecretRef):
         return value
     if is_reference(value):
+        if len(value) != 1:
+            raise ValueError(REFERENCE_NEEDS_ONE)
         return SecretRef.model_validate(value)
     if isinstance(value, dict):
         raise ValueError(
@@ -79,7 +92,7 @@ def _param_value(value: Any) -> Any:
             raise ValueError("a list value may only hold strings, numbers and booleans")
         return value
     if not isinstance(value, str | bool | int | float | datetime | date | time):
-        raise ValueError(f"unsupported value {value!r}")
+        raise ValueError(f"unsupported value {quoted(value)}")
     return value
 
 
@@ -89,16 +102,23 @@ TimezoneName = Annotated[str, BeforeValidator(lambda v: _check_timezone(v))]
 
 
 def _check_timezone(value: object) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    import difflib
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
     if not isinstance(value, str):
-        raise ValueError(f'expected an IANA time zone name like "Europe/Amsterdam", got {value!r}')
+        raise ValueError(
+            f'expected an IANA time zone name like "Europe/Amsterdam", got {quoted(value)}'
+        )
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f'unknown time zone {value!r}; use an IANA name like "Europe/Amsterdam" or "UTC"'
-        ) from None
+        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1, cutoff=0.8)
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else 'use an IANA name like "Europe/Amsterdam" or "UTC"'
+        )
+        raise ValueError(f"unknown time zone {quoted(value)}; {hint}") from None
     return value
 
 
@@ -112,7 +132,7 @@ def _datetime_value(value: object) -> datetime:
             return datetime.fromisoformat(value)
         except ValueError:
             pass
-    raise ValueError(f"expected a date-time like 2026-12-01T06:00:00, got {value!r}")
+    raise ValueError(f"expected a date-time like 2026-12-01T06:00:00, got {quoted(value)}")
 
 
 DateTimeValue = Annotated[datetime, BeforeValidator(_datetime_value)]

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from duftui.definitions.common import SecretRef, Strict
+from duftui.definitions.common import REFERENCE_NEEDS_ONE, SecretRef, Strict, quoted
 
 Secretish = str | SecretRef
 
@@ -16,8 +16,10 @@ SECRET_FIELDS = ("password", "passphrase")
 
 
 def _ref(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) <= {"env", "secret"}:
-        return SecretRef.model_validate(value)
+    """Reject `{ env = …, secret = … }` (and `{}`) with one clear message; other tables are
+    left to the SecretRef member of the field's union, which reports their own errors."""
+    if isinstance(value, dict) and len(value) != 1 and set(value) <= {"env", "secret"}:
+        raise ValueError(REFERENCE_NEEDS_ONE)
     return value
 
 
@@ -47,17 +49,17 @@ class SqlConnection(_Connection):
         try:
             parts = urlsplit(value)
         except ValueError:
-            raise ValueError(f"not a URL: {value!r}") from None
+            raise ValueError(f"not a URL: {quoted(value)}") from None
         if not parts.scheme:
             raise ValueError(
-                f"expected a SQLAlchemy URL like postgresql://user@host/db, got {value!r}"
-            )
-        if parts.password:
-            raise ValueError(
-                "the URL holds a password; remove it and add "
-                'password = { secret = "NAME" } (then `duftui secret set NAME`)'
+                f"expected a SQLAlchemy URL like postgresql://user@host/db, got {quoted(value)}"
             )
         return value
+
+    @property
+    def url_has_password(self) -> bool:
+        """A password inside the URL is refused by the loader, like any literal secret."""
+        return bool(urlsplit(self.url).password)
 
 
 class _Remote(_Connection):
@@ -145,8 +147,13 @@ Connection = (
 
 
 def literal_secrets(connection: Connection) -> list[tuple[tuple[str, ...], str]]:
-    """Credential fields written as literals: (field path, field name) pairs."""
+    """Credential fields written as literals: (field path, field name) pairs.
+
+    A SQL URL with a password in it is reported as (("url",), "password").
+    """
     found: list[tuple[tuple[str, ...], str]] = []
+    if isinstance(connection, SqlConnection) and connection.url_has_password:
+        found.append((("url",), "password"))
     for field in SECRET_FIELDS:
         value = getattr(connection, field, None)
         if isinstance(value, str) and value:

@@ -2,49 +2,65 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from datetime import timedelta
+from decimal import Decimal
 
-_UNITS = {
-    "ms": timedelta(milliseconds=1),
-    "s": timedelta(seconds=1),
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-    "d": timedelta(days=1),
-    "w": timedelta(weeks=1),
-}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
+_WHOLE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d|w))+")
+_EXAMPLES = '"90s", "15m", "2h", "1d" or "1h30m"'
+
+
+def quoted(value: object) -> str:
+    """A value as written in TOML, for messages: strings in double quotes."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def parse_duration(value: object) -> timedelta:
-    """Turn "1h30m" (or a number of seconds) into a timedelta; raise ValueError otherwise."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError(f'expected a duration like "90s", "15m", "2h", "1d", got {value!r}')
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"a duration cannot be negative, got {value!r}")
-        return timedelta(seconds=value)
-    if not isinstance(value, str):
-        raise ValueError(f'expected a duration like "90s", "15m", "2h", "1d", got {value!r}')
-    text = value.strip().replace(" ", "")
-    if not _WHOLE.fullmatch(text):
-        raise ValueError(
-            f'expected a duration like "90s", "15m", "2h", "1d" or "1h30m", got {value!r}'
-        )
-    total = timedelta()
-    for number, unit in _PART.findall(text):
-        total += float(number) * _UNITS[unit]
-    return total
+    """Turn "1h30m" (or a number of seconds) into a timedelta; raise ValueError otherwise.
+
+    Results are whole milliseconds, the precision `format_duration` writes back.
+    """
+    if isinstance(value, bool) or not isinstance(value, timedelta | int | float | str):
+        raise ValueError(f"expected a duration like {_EXAMPLES}, got {quoted(value)}")
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if not _WHOLE.fullmatch(text):
+            raise ValueError(f"expected a duration like {_EXAMPLES}, got {quoted(value)}")
+        ms = sum(Decimal(number) * _UNIT_MS[unit] for number, unit in _PART.findall(text))
+    elif isinstance(value, timedelta):
+        ms = _milliseconds(value)
+    else:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"expected a duration like {_EXAMPLES}, got {quoted(value)}")
+        ms = Decimal(value) * 1000
+    if ms < 0:
+        shown = format_duration(value) if isinstance(value, timedelta) else quoted(value)
+        raise ValueError(f"a duration cannot be negative, got {shown}")
+    try:
+        return timedelta(milliseconds=round(ms))
+    except OverflowError:
+        raise ValueError(f"duration {quoted(value)} is too long") from None
+
+
+def _milliseconds(value: timedelta) -> Decimal:
+    return Decimal(value // timedelta(microseconds=1)) / 1000
 
 
 def format_duration(value: timedelta) -> str:
-    """The shortest exact text for a duration, e.g. 5400 s -> "1h30m"."""
-    ms = round(value.total_seconds() * 1000)
+    """The shortest exact text for a duration, e.g. 5400 s -> "1h30m" (to the millisecond)."""
+    ms = round(_milliseconds(value))
     if ms == 0:
         return "0s"
+    if ms < 0:
+        return "-" + format_duration(-value)
     parts: list[str] = []
     for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
         count, ms = divmod(ms, size)

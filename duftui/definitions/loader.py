@@ -7,13 +7,9 @@ any check is kept as a broken entry that carries its problems.
 
 from __future__ import annotations
 
-import hashlib
-import tomllib
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ValidationError
 
 from duftui.definitions.common import CONNECTION_NAME_PATTERN, KEY_PATTERN
 from duftui.definitions.connections import (
@@ -22,28 +18,26 @@ from duftui.definitions.connections import (
     literal_secrets,
 )
 from duftui.definitions.graph import find_cycles
-from duftui.definitions.locate import TomlLocator, split_toml_error
+from duftui.definitions.locate import TomlLocator
 from duftui.definitions.models import Project, Task
-from duftui.definitions.problems import Problem, field_name, problems_from_validation, suggest
+from duftui.definitions.parsing import ParsedFile, read_toml, rel_path, validate_model
+from duftui.definitions.problems import Problem, field_name, show, suggest
+
+__all__ = [
+    "Catalogue",
+    "ParsedFile",
+    "ProjectEntry",
+    "TaskEntry",
+    "load_workspace",
+    "read_toml",
+    "validate_model",
+]
 
 TASKS_DIR = "tasks"
 CONNECTIONS_FILE = "connections.toml"
 PROJECT_FILE = "project.toml"
 # Folders inside a project that hold task code or data, never task definitions.
 NON_TASK_DIRS = {"scripts", "data", "sql", "notebooks", "__pycache__"}
-
-
-@dataclass
-class ParsedFile:
-    """A TOML file read from disk: its text, data (None if unreadable) and locator."""
-
-    path: Path
-    rel: str
-    text: str = ""
-    data: dict[str, Any] | None = None
-    locator: TomlLocator | None = None
-    digest: str = ""
-    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -116,53 +110,24 @@ class Catalogue:
         if len(matches) > 1:
             options = ", ".join(sorted(m.key for m in matches))
             raise KeyError(f"task {key!r} is ambiguous: {options}")
-        raise KeyError(f"no task {key!r}" + suggest(key, list(self.tasks)))
+        raise KeyError(f"no task {key!r}" + self._suggest_key(key))
+
+    def _suggest_key(self, key: str) -> str:
+        """Close full keys first; else a close bare key ("helo" -> "demo/hello")."""
+        close = difflib.get_close_matches(key, list(self.tasks), n=1)
+        if not close:
+            names: dict[str, list[str]] = {}
+            for entry in self.tasks.values():
+                names.setdefault(entry.name, []).append(entry.key)
+            unique = {name: keys[0] for name, keys in names.items() if len(keys) == 1}
+            close = [unique[name] for name in difflib.get_close_matches(key, list(unique), n=1)]
+        if close:
+            return f"; did you mean {close[0]!r}?"
+        return suggest(key, list(self.tasks))
 
     def project_tasks(self, project: str) -> list[TaskEntry]:
         entry = self.projects.get(project)
         return [self.tasks[k] for k in entry.tasks] if entry else []
-
-
-def read_toml(path: Path, root: Path) -> ParsedFile:
-    """Read and parse one TOML file; syntax errors become located problems."""
-    rel = _rel(path, root)
-    parsed = ParsedFile(path=path, rel=rel)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        parsed.problems.append(Problem(rel, None, "", f"cannot read file: {exc.strerror}"))
-        return parsed
-    parsed.digest = hashlib.sha256(raw).hexdigest()
-    try:
-        parsed.text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        parsed.problems.append(Problem(rel, line, "", "file is not valid UTF-8"))
-        return parsed
-    try:
-        parsed.data = tomllib.loads(parsed.text)
-    except tomllib.TOMLDecodeError as exc:
-        line, message = split_toml_error(str(exc), parsed.text)
-        parsed.problems.append(Problem(rel, line, "", f"invalid TOML: {message}"))
-        return parsed
-    parsed.locator = TomlLocator(parsed.text)
-    return parsed
-
-
-def validate_model(
-    model: type[BaseModel], parsed: ParsedFile, prefix: tuple[str | int, ...] = ()
-) -> Any:
-    """Validate parsed data against a model; problems go onto `parsed`."""
-    data = parsed.data
-    for part in prefix:
-        data = data[part]  # type: ignore[index]
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        parsed.problems.extend(
-            problems_from_validation(exc, model, data, parsed.rel, parsed.locator, prefix)
-        )
-        return None
 
 
 def load_workspace(root: Path) -> Catalogue:
@@ -180,13 +145,6 @@ def load_workspace(root: Path) -> Catalogue:
         _check_project_tasks(catalogue, project, connections_ok)
     catalogue.problems.sort(key=lambda p: (p.file, p.line or 0, p.field))
     return catalogue
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _load_connections(catalogue: Catalogue) -> bool:
@@ -229,7 +187,7 @@ def _load_connections(catalogue: Catalogue) -> bool:
                     parsed.rel,
                     type_line,
                     f"{name}.type",
-                    f"expected one of {', '.join(CONNECTION_TYPES)}, got {table['type']!r}"
+                    f"expected one of {', '.join(CONNECTION_TYPES)}, got {show(table['type'])}"
                     + suggest(str(table["type"]), list(CONNECTION_TYPES)).split(" (")[0],
                 )
             )
@@ -239,15 +197,12 @@ def _load_connections(catalogue: Catalogue) -> bool:
                 for path_in, field in literal_secrets(connection):
                     full = (name, *path_in)
                     where = parsed.locator.line_of(full) if parsed.locator else line
-                    secret_name = f"{name.lower()}.{field}"
                     parsed.problems.append(
                         Problem(
                             parsed.rel,
                             where,
                             field_name(full),
-                            "a secret must not be written in connections.toml (it is under "
-                            f'version control); use {{ secret = "{secret_name}" }} and run '
-                            f'`duftui secret set {secret_name}`, or {{ env = "VAR" }}',
+                            _literal_secret(name, field, path_in),
                         )
                     )
                 if len(parsed.problems) == start:
@@ -258,9 +213,24 @@ def _load_connections(catalogue: Catalogue) -> bool:
     return True
 
 
+def _literal_secret(connection: str, field: str, path: tuple[str, ...]) -> str:
+    """What to write instead of a credential found in connections.toml."""
+    secret = f"{connection.lower()}.{field}"
+    key = "password" if path == ("url",) else path[-1]
+    problem = (
+        "the URL holds a password; remove it from the URL and add"
+        if path == ("url",)
+        else "a secret must not be written in connections.toml (it is under version control); write"
+    )
+    return (
+        f'{problem} {key} = {{ secret = "{secret}" }}, then run `duftui secret set {secret}` '
+        '(or use { env = "VAR" })'
+    )
+
+
 def _load_project(catalogue: Catalogue, folder: Path) -> None:
     key = folder.name
-    rel = _rel(folder, catalogue.root)
+    rel = rel_path(folder, catalogue.root)
     project_file = folder / PROJECT_FILE
     spec = Project()
     problems: list[Problem] = []
@@ -272,7 +242,7 @@ def _load_project(catalogue: Catalogue, folder: Path) -> None:
                 None,
                 "",
                 f"project key {key!r} is not valid: rename the folder using lower-case letters, "
-                "digits, '-' and '_'",
+                "digits, '-' and '_'; its tasks are not loaded until then",
             )
         )
         return
@@ -308,7 +278,7 @@ def _load_task(
     catalogue: Catalogue, project: ProjectEntry, path: Path, seen: dict[str, str]
 ) -> None:
     name = path.stem
-    rel = _rel(path, catalogue.root)
+    rel = rel_path(path, catalogue.root)
     if path.name == PROJECT_FILE:
         catalogue.problems.append(
             Problem(
@@ -338,8 +308,8 @@ def _load_task(
                 rel,
                 None,
                 "",
-                f"duplicate task key {name!r}: also defined in {seen[name]}; "
-                "task keys must be unique within a project",
+                f"duplicate task key {name!r}: also defined in {seen[name]}; rename one of "
+                "them (task keys are unique within a project)",
             )
         )
         return
@@ -406,10 +376,10 @@ def _check_project_tasks(catalogue: Catalogue, project: ProjectEntry, connection
                     )
             if spec.notify and (spec.notify.on_failure or spec.notify.on_success):
                 _check_connection(catalogue, ("notify", "connection"), spec.notify.connection, add)
-        for where, rel_path in spec.files_used():
-            target = (project.path / rel_path).resolve()
+        for where, relative in spec.files_used():
+            target = (project.path / relative).resolve()
             if not target.is_file():
-                shown = _rel(target, catalogue.root)
+                shown = rel_path(target, catalogue.root)
                 add(where, f"file not found: {shown} (paths are relative to {project.rel}/)")
         for index, parent in enumerate(spec.needs):
             if parent == entry.name:
@@ -420,19 +390,30 @@ def _check_project_tasks(catalogue: Catalogue, project: ProjectEntry, connection
                     f"no task {parent!r} in project {project.key!r}"
                     + suggest(parent, [n for n in entries if n != entry.name]),
                 )
-    graph = {name: e.spec.needs if e.spec else [] for name, e in entries.items()}
+    # A self-need is reported above; it is not also a cycle.
+    graph = {
+        name: [p for p in e.spec.needs if p != name] if e.spec else []
+        for name, e in entries.items()
+    }
     for cycle in find_cycles(graph):
         text = " → ".join(cycle)
         for name in set(cycle):
             entry = entries[name]
             line = entry.locator.line_of(("needs",)) if entry.locator else None
-            entry.problems.append(Problem(entry.rel, line, "needs", f"dependency cycle: {text}"))
+            entry.problems.append(
+                Problem(entry.rel, line, "needs", f"dependency cycle: {text} (each needs the next)")
+            )
     for entry in entries.values():
         catalogue.problems.extend(entry.problems)
 
 
 def _check_connection(catalogue: Catalogue, path: tuple[str | int, ...], name: str, add) -> None:
-    if name in catalogue.connections or name in catalogue.broken_connections:
+    if name in catalogue.connections:
+        return
+    if name in catalogue.broken_connections:
+        first = catalogue.broken_connections[name][0]
+        where = f"{first.file}:{first.line}" if first.line else first.file
+        add(path, f"connection {name!r} cannot be used: it has errors (see {where})")
         return
     known = list(catalogue.connections) + list(catalogue.broken_connections)
     add(

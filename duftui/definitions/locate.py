@@ -8,6 +8,7 @@ nearest enclosing key that it knows.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import re
 from collections.abc import Sequence
@@ -30,6 +31,62 @@ def split_toml_error(message: str, text: str) -> tuple[int | None, str]:
             : match.start()
         ]
     return None, message
+
+
+_EXPLAINED: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Illegal character '\\n'"), "a string is not closed before the end of the line"),
+    (re.compile(r"Unterminated string"), "a multi-line string is not closed"),
+    (re.compile(r'Expected "\'"'), "a string is not closed"),
+    (re.compile(r"Cannot overwrite a value"), "a key or table is defined twice"),
+    (re.compile(r"Cannot declare \((.*)\) twice"), "table [{0}] is declared twice"),
+    (
+        re.compile(r"Unclosed array"),
+        "an array is not closed: a ',' between items or the ']' is missing",
+    ),
+    (
+        re.compile(r"Unclosed inline table"),
+        "an inline table is not closed: it must end with '}' on the same line",
+    ),
+    (
+        re.compile(r"Invalid value"),
+        "missing or invalid value (strings need quotes; booleans are true or false)",
+    ),
+    (
+        re.compile(r"Expected newline or end of document after a statement"),
+        "unexpected text after a value: one key = value per line, strings in quotes",
+    ),
+)
+
+
+def explain_toml_error(message: str) -> str:
+    """tomllib's terse reason ("Unclosed array") as advice; unknown ones pass through."""
+    for pattern, text in _EXPLAINED:
+        match = pattern.fullmatch(message)
+        if match:
+            if match.groups():
+                try:
+                    keys = ast.literal_eval(f"({match.group(1)})")
+                except (ValueError, SyntaxError):
+                    return message
+                return text.format(".".join(str(key) for key in keys))
+            return text
+    return message[:1].lower() + message[1:]
+
+
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_SIMPLE_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b"}
+
+
+def _unescape(text: str) -> str:
+    """The value of a TOML basic string's body (escapes resolved, other text untouched)."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1) or match.group(2)
+        if code:
+            return chr(int(code, 16))
+        return _SIMPLE_ESCAPES.get(match.group(3), match.group(3))
+
+    return _ESCAPE.sub(one, text)
 
 
 class TomlLocator:
@@ -64,6 +121,11 @@ class TomlLocator:
     def _record(self, path: PathKey, index: int) -> None:
         self._lines.setdefault(path, self._line_at(index))
 
+    def _record_all(self, path: PathKey, index: int) -> None:
+        """A header also marks its parents (`[params.x]` is where `params` first appears)."""
+        for depth in range(1, len(path) + 1):
+            self._record(path[:depth], index)
+
     def _skip_space(self, i: int, newlines: bool) -> int:
         text = self._text
         while i < len(text):
@@ -92,14 +154,13 @@ class TomlLocator:
                 base = (*self._resolve(keys[:-1]), keys[-1])
                 count = self._aot.get(base, 0)
                 self._aot[base] = count + 1
-                self._record(base, start)
                 current = (*base, count)
-                self._record(current, start)
+                self._record_all(current, start)
             elif text[i] == "[":
                 keys, i = self._parse_key(i + 1)
                 i = text.index("]", i) + 1
                 current = self._resolve(keys)
-                self._record(current, start)
+                self._record_all(current, start)
             else:
                 keys, i = self._parse_key(i)
                 full = current + tuple(keys)
@@ -136,7 +197,7 @@ class TomlLocator:
                 end = i + 1
                 while text[end] != '"':
                     end += 2 if text[end] == "\\" else 1
-                keys.append(text[i + 1 : end].encode().decode("unicode_escape"))
+                keys.append(_unescape(text[i + 1 : end]))
                 i = end + 1
             elif ch == "'":
                 end = text.index("'", i + 1)

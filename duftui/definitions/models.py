@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from duftui.definitions.common import (
     Duration,
@@ -14,6 +15,7 @@ from duftui.definitions.common import (
     Strict,
     check_key,
     is_reference,
+    quoted,
 )
 from duftui.definitions.schedules import Schedule
 
@@ -49,7 +51,17 @@ def _param_shorthand(value: Any) -> Any:
     return out
 
 
-Params = Annotated[dict[str, Param], BeforeValidator(_param_shorthand)]
+def _check_param_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(
+            f"parameter name {name!r} is not valid: use letters, digits and '_' "
+            "(it becomes an environment variable)"
+        )
+    return name
+
+
+ParamName = Annotated[str, AfterValidator(_check_param_name)]
+Params = Annotated[dict[ParamName, Param], BeforeValidator(_param_shorthand)]
 
 
 class RunSpec(Strict):
@@ -133,7 +145,7 @@ class Output(Strict):
     @classmethod
     def _one_char(cls, value: str | None) -> str | None:
         if value is not None and len(value) != 1:
-            raise ValueError(f"a delimiter is one character, got {value!r}")
+            raise ValueError(f"expected one character, got {quoted(value)}")
         return value
 
     @field_validator("encoding")
@@ -144,7 +156,9 @@ class Output(Strict):
         try:
             codecs.lookup(value)
         except LookupError:
-            raise ValueError(f"unknown text encoding {value!r}") from None
+            raise ValueError(
+                f'unknown text encoding {quoted(value)}; use a name like "utf-8" or "cp1252"'
+            ) from None
         return value
 
 
@@ -160,7 +174,9 @@ class Deliver(Strict):
     @model_validator(mode="after")
     def _remote_needs_connection(self) -> Deliver:
         if self.kind != "local" and not self.connection:
-            raise ValueError(f"a {self.kind} delivery needs a connection")
+            raise ValueError(
+                f'an {self.kind} delivery needs connection = "NAME" (one from connections.toml)'
+            )
         return self
 
 
@@ -210,13 +226,6 @@ class Task(Strict):
             raise ValueError("needs lists a task twice")
         return value
 
-    @field_validator("params")
-    @classmethod
-    def _param_names(cls, value: dict[str, Param]) -> dict[str, Param]:
-        for name in value:
-            _check_param_name(name)
-        return value
-
     def requirement_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """What this run.kind needs that is missing, as (field path, message) pairs."""
         kind = self.run.kind
@@ -240,16 +249,24 @@ class Task(Strict):
                     )
                 )
         if kind == "sql":
-            if source is None or not source.connection:
-                where = ("source",) if source else ("run", "kind")
-                found.append((where, '"sql" needs [source] with a connection'))
+            if source is None:
+                found.append(
+                    (("run", "kind"), '"sql" needs a [source] table with a connection and a query')
+                )
+            elif not source.connection:
+                found.append(
+                    (
+                        ("source", "connection"),
+                        '"sql" needs connection = "NAME" (one from connections.toml)',
+                    )
+                )
             if source is not None:
                 given = [f for f in ("query", "query_file", "query_url") if getattr(source, f)]
                 if len(given) != 1:
                     found.append(
                         (
                             ("source",),
-                            "needs exactly one of query, query_file or query_url "
+                            '"sql" needs exactly one of query, query_file or query_url '
                             f"(found: {', '.join(given) or 'none'})",
                         )
                     )
@@ -292,16 +309,6 @@ class Task(Strict):
         return files
 
 
-def _check_param_name(name: str) -> None:
-    import re
-
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ValueError(
-            f"parameter name {name!r} is not valid: use letters, digits and '_' "
-            "(it becomes an environment variable)"
-        )
-
-
 class Project(Strict):
     """A project folder's `project.toml`."""
 
@@ -312,10 +319,3 @@ class Project(Strict):
     max_parallel: int | None = Field(default=None, ge=1)
     params: Params = Field(default_factory=dict)
     schedule: list[Schedule] = Field(default_factory=list)
-
-    @field_validator("params")
-    @classmethod
-    def _param_names(cls, value: dict[str, Param]) -> dict[str, Param]:
-        for name in value:
-            _check_param_name(name)
-        return value

@@ -68,12 +68,12 @@ def show(value: Any) -> str:
     return repr(value)
 
 
-def suggest(word: str, choices: Sequence[str]) -> str:
+def suggest(word: str, choices: Sequence[str], limit: int = 12) -> str:
     """ "; did you mean 'x'?" when something close exists, else the allowed names."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if close:
         return f"; did you mean {close[0]!r}?"
-    if choices and len(choices) <= 12:
+    if choices and len(choices) <= limit:
         return f" (expected one of: {', '.join(sorted(choices))})"
     return ""
 
@@ -94,7 +94,11 @@ _EXPECTED = {
 
 
 def _real_path(loc: tuple[Any, ...], data: Any, error_type: str) -> tuple[str | int, ...]:
-    """Keep the parts of a pydantic loc that index into the data (drop union-member tags)."""
+    """Keep the parts of a pydantic loc that index into the data.
+
+    Other parts are union-member tags ("str", "CronFields", "function-after[…]") or
+    "[key]" markers, which are skipped: the parts after them still index the data.
+    """
     path: list[str | int] = []
     node = data
     for index, part in enumerate(loc):
@@ -105,8 +109,6 @@ def _real_path(loc: tuple[Any, ...], data: Any, error_type: str) -> tuple[str | 
             path.append(part)
         elif error_type == "missing" and index == len(loc) - 1 and isinstance(node, dict):
             path.append(part)
-        else:
-            break
     return tuple(path)
 
 
@@ -164,11 +166,14 @@ def _message(error: dict[str, Any], model: type[BaseModel], path: tuple[str | in
     if kind == "extra_forbidden":
         holder = _model_at(model, path[:-1])
         names = list(holder.model_fields) if holder else []
-        return "unknown field" + suggest(str(path[-1]), names)
+        return "unknown field" + suggest(str(path[-1]), names, limit=len(names))
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         choices = expected.replace("'", "").replace(" or ", ", ")
-        return f"expected one of {choices}, got {show(value)}"
+        hint = suggest(str(value), choices.split(", ")) if isinstance(value, str) else ""
+        return f"expected one of {choices}, got {show(value)}" + (
+            hint if hint.startswith(";") else ""
+        )
     if kind in _EXPECTED:
         return f"expected {_EXPECTED[kind]}, got {show(value)}"
     if kind in ("value_error", "assertion_error"):
@@ -197,12 +202,23 @@ def problems_from_validation(
 ) -> list[Problem]:
     """One Problem per distinct field; union alternatives are merged into one message."""
     grouped: dict[tuple[str | int, ...], list[str]] = {}
+    mismatches: set[tuple[str | int, ...]] = set()
     for error in exc.errors(include_url=False):
         path = _real_path(tuple(error["loc"]), data, error["type"])
         message = _message(error, model, path)
         messages = grouped.setdefault(path, [])
         if message not in messages:
             messages.append(message)
+        if error["type"] in _EXPECTED:
+            mismatches.add(path)
+    # A union whose table member got further (errors below this path) makes the other
+    # members' "expected a string, got a table" noise: the deeper errors are the real ones.
+    for path in mismatches:
+        shadowed = all(
+            message.startswith("expected ") and ", got " in message for message in grouped[path]
+        )
+        if shadowed and any(other[: len(path)] == path and other != path for other in grouped):
+            del grouped[path]
     problems = []
     for path, messages in grouped.items():
         full = prefix + path

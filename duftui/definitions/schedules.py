@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from duftui.definitions.common import (
     DateTimeValue,
@@ -16,27 +18,68 @@ from duftui.definitions.common import (
     TimezoneName,
 )
 
+CRON_FIELDS: tuple[tuple[str, int, int], ...] = (
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day_of_month", 1, 31),
+    ("month", 1, 12),
+    ("day_of_week", 0, 7),
+)
+_NUMERIC_PART = re.compile(r"(\*|[0-9]+(?:-[0-9]+)?)(?:/([0-9]+))?")
+
+
+def cron_field_problem(field: str, value: str | int) -> tuple[str, str] | None:
+    """(expected, got) when one cron field is out of range, e.g. ("0-23", "30"), or None.
+
+    Only plain numbers, ranges and steps are checked here; names (MON, JAN), L, # and the
+    like are left to croniter, which knows them.
+    """
+    low, high = next((lo, hi) for name, lo, hi in CRON_FIELDS if name == field)
+    if isinstance(value, int):
+        return None if low <= value <= high else (f"{low}-{high}", str(value))
+    for part in value.split(","):
+        match = _NUMERIC_PART.fullmatch(part)
+        if not match:
+            continue
+        numbers = [] if match.group(1) == "*" else match.group(1).split("-")
+        for number in numbers:
+            if not low <= int(number) <= high:
+                return f"{low}-{high}", number
+        if match.group(2) is not None and int(match.group(2)) == 0:
+            return "step 1 or more", part
+    return None
+
 
 def normalize_cron(expression: str) -> str:
     """Check a 5-field or 6-field (seconds first) cron expression with croniter.
 
-    Returns the expression with single spaces; raises ValueError with croniter's reason.
+    Returns the expression with single spaces; raises ValueError saying which field is wrong.
     """
     from croniter import croniter
     from croniter.croniter import CroniterError
 
     fields = expression.split()
+    shown = json.dumps(expression)
     if len(fields) not in (5, 6):
+        hint = "; a year field is not supported" if len(fields) == 7 else ""
         raise ValueError(
-            f"expected 5 fields (minute hour day month weekday) or 6 with seconds first, "
-            f"got {len(fields)} in {expression!r}"
+            "expected 5 fields (minute hour day month weekday) or 6 with seconds first, "
+            f"got {len(fields)} in {shown}{hint}"
         )
+    names = [name for name, _, _ in CRON_FIELDS][6 - len(fields) :]
+    for name, text in zip(names, fields, strict=True):
+        problem = cron_field_problem(name, text)
+        if problem:
+            expected, got = problem
+            label = name.replace("_", " ")
+            raise ValueError(f"expected {label} {expected}, got {got} (in {shown})")
     text = " ".join(fields)
     try:
         croniter(text, 0, second_at_beginning=len(fields) == 6)
     except (CroniterError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc) or type(exc).__name__
-        raise ValueError(f"invalid cron expression {expression!r}: {reason}") from None
+        raise ValueError(f"invalid cron expression {shown}: {reason}") from None
     return text
 
 
@@ -49,6 +92,14 @@ class CronFields(Strict):
     day_of_month: str | int = "*"
     month: str | int = "*"
     day_of_week: str | int = "*"
+
+    @field_validator("*")
+    @classmethod
+    def _in_range(cls, value: str | int, info: ValidationInfo) -> str | int:
+        problem = cron_field_problem(str(info.field_name), value)
+        if problem:
+            raise ValueError("expected {}, got {}".format(*problem))
+        return value
 
     def expression(self) -> str:
         parts = (

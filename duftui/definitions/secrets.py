@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -76,26 +77,36 @@ class SecretStore:
         check_secret_name(name)
         values = dict(self.values())
         values[name] = value
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            tomli_w.dump(dict(sorted(values.items())), handle)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
-        self._values = values
+        self._write(values)
 
     def delete(self, name: str) -> bool:
+        """Remove one secret; False when it was not set."""
         values = dict(self.values())
         if name not in values:
             return False
         del values[name]
-        self._values = None
-        self.path.unlink(missing_ok=True)
-        for key, value in values.items():
-            self.set(key, value)
-        self._values = values
+        self._write(values)
         return True
+
+    def _write(self, values: dict[str, str]) -> None:
+        """Replace the file in one rename, so a crash never leaves it half written or gone.
+
+        The temporary file is created 0600 by the same call that opens it, so the secrets
+        are never readable by others, not even for a moment.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                tomli_w.dump(dict(sorted(values.items())), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._values = values
 
 
 def _flatten(data: Mapping[str, object], prefix: str = "") -> Iterable[tuple[str, str]]:
@@ -114,7 +125,9 @@ def resolve_ref(
     env = os.environ if environ is None else environ
     if ref.env is not None:
         if ref.env not in env:
-            raise SecretError(f"environment variable {ref.env} is not set")
+            raise SecretError(
+                f"environment variable {ref.env} is not set; export it before starting duftui"
+            )
         return env[ref.env]
     assert ref.secret is not None
     return store.get(ref.secret)

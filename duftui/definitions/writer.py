@@ -14,6 +14,7 @@ from typing import Any
 
 import tomlkit
 from pydantic import BaseModel
+from tomlkit.items import AoT
 
 from duftui.definitions.models import Project, Task
 
@@ -94,29 +95,75 @@ def _inline(value: Any) -> Any:
 def _ordered(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
     """Keys in the model's field order (name first, pipeline tables last)."""
     order = list(model.model_fields)
-    return {key: data[key] for key in sorted(data, key=lambda k: order.index(k) if k in order else 99)}
+    return {
+        key: data[key] for key in sorted(data, key=lambda k: order.index(k) if k in order else 99)
+    }
 
 
-def update_document(text: str, new: dict[str, Any]) -> str:
-    """Rewrite `text` to hold `new`, keeping comments and key order where keys survive."""
+def update_document(text: str, new: dict[str, Any] | BaseModel) -> str:
+    """Rewrite `text` to hold `new`, keeping comments and key order where keys survive.
+
+    Given a model, a key the file sets to the value the model still has is kept even when
+    it is a default (`enabled = true` stays written); given plain data, keys it lacks go.
+    Arrays of tables are merged entry by entry, so comments inside `[[schedule]]` survive.
+    """
+    if isinstance(new, BaseModel):
+        full = _clean(new.model_dump(mode="python", exclude_none=True))
+        data = model_document(new)
+    else:
+        full, data = None, new
     document = tomlkit.parse(text)
-    _merge(document, new)
-    return tomlkit.dumps(document)
+    _merge(document, data, full)
+    return tomlkit.dumps(document).rstrip("\n") + "\n"
 
 
-def _merge(target: Any, new: dict[str, Any]) -> None:
+def _merge(target: Any, new: dict[str, Any], full: dict[str, Any] | None) -> None:
     for key in list(target.keys()):
-        if key not in new:
-            del target[key]
+        if key in new:
+            continue
+        if full is not None and key in full and _plain(target[key]) == full[key]:
+            continue
+        del target[key]
     for key, value in new.items():
+        below = full.get(key) if isinstance(full, dict) else None
         if key in target:
             current = target[key]
-            if isinstance(value, dict) and hasattr(current, "keys"):
-                _merge(current, value)
+            if isinstance(value, dict) and isinstance(current, dict):
+                _merge(current, value, below if isinstance(below, dict) else None)
+                continue
+            if isinstance(current, AoT) and _is_aot(value):
+                _merge_aot(current, value, below if isinstance(below, list) else None)
                 continue
             if _plain(current) == value:
                 continue
-        target[key] = value
+            target[key] = _keep_comment(current, value)
+        else:
+            target[key] = value
+
+
+def _merge_aot(target: AoT, new: list[dict[str, Any]], full: list[Any] | None) -> None:
+    for index, item in enumerate(new):
+        below = full[index] if full is not None and index < len(full) else None
+        if index < len(target):
+            _merge(target[index], item, below)
+        else:
+            table = tomlkit.table()
+            _fill(table, item)
+            if len(target):
+                target[len(target) - 1].add(tomlkit.nl())
+            target.append(table)
+    while len(target) > len(new):
+        del target[len(target) - 1]
+
+
+def _keep_comment(current: Any, value: Any) -> Any:
+    """A new value for a key, carrying over the comment at the end of its line."""
+    item = tomlkit.item(value)
+    trivia = getattr(current, "trivia", None)
+    if trivia is not None and trivia.comment and not isinstance(item, dict):
+        item.trivia.comment_ws = trivia.comment_ws
+        item.trivia.comment = trivia.comment
+    return item
 
 
 def _plain(item: Any) -> Any:

@@ -9,6 +9,7 @@ a deferred transaction on upgrade; readers never block in WAL mode.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,15 +26,45 @@ def _configure(dbapi_conn: sqlite3.Connection) -> None:
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    _enable_wal(cursor)
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc)
+
+
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch to WAL unless the file already is.
+
+    Changing the journal mode needs an exclusive lock, and SQLite does not call the busy
+    handler for it: two processes creating the same new file at once would see "database
+    is locked". So the mode is read first (a no-op on every later open) and the switch is
+    retried until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.001
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            break
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
     if str(mode).lower() != "wal":
         raise sqlite3.OperationalError(
             f"could not switch the state file to WAL mode (got {mode!r}); "
             "is it on a network file system?"
         )
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
 
 
 def connect_raw(path: Path) -> sqlite3.Connection:
@@ -60,8 +91,12 @@ class Store:
         )
         event.listen(self.engine, "connect", lambda conn, _rec: _configure(conn))
         event.listen(self.engine, "begin", _begin)
-        with self.engine.connect() as conn:
-            self.schema_version = migrate(conn.connection.driver_connection)
+        try:
+            with self.engine.connect() as conn:
+                self.schema_version = migrate(conn.connection.driver_connection)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -18,6 +18,7 @@ CREATE TABLE batch (
     logical_time TEXT,
     requested_by TEXT NOT NULL DEFAULT '',
     root_task TEXT,
+    plan TEXT NOT NULL DEFAULT '{}',
     created_at TEXT NOT NULL
 );
 CREATE INDEX ix_batch_project_created ON batch (project, created_at);
@@ -34,6 +35,7 @@ CREATE TABLE run (
     requested_by TEXT NOT NULL DEFAULT '',
     schedule_key TEXT,
     logical_time TEXT,
+    logical_tz TEXT,
     params TEXT NOT NULL DEFAULT '{}',
     status TEXT NOT NULL,
     queued_at TEXT NOT NULL,

@@ -102,6 +102,7 @@ def insert_run(
     retry_of: int | None = None,
     schedule_key: str | None = None,
     logical_time: datetime | None = None,
+    logical_tz: str | None = None,
     not_before: datetime | None = None,
     definition_hash: str | None = None,
     status: RunStatus = RunStatus.QUEUED,
@@ -120,6 +121,7 @@ def insert_run(
         "requested_by": requested_by,
         "schedule_key": schedule_key,
         "logical_time": logical_time,
+        "logical_tz": logical_tz,
         "params": json.dumps(params or {}, default=str, sort_keys=True),
         "status": str(status),
         "queued_at": now,
@@ -142,9 +144,11 @@ def insert_batch(
     schedule_key: str | None = None,
     logical_time: datetime | None = None,
     root_task: str | None = None,
+    plan: dict[str, Any] | None = None,
 ) -> int:
     result = conn.execute(
         insert(BATCH).values(
+            plan=json.dumps(plan or {}, sort_keys=True),
             project=project,
             trigger=str(trigger),
             requested_by=requested_by,

@@ -41,6 +41,7 @@ class Batch(SQLModel, table=True):
     logical_time: datetime | None = _ts()
     requested_by: str = ""
     root_task: str | None = None
+    plan: str = "{}"
     created_at: datetime = _ts(nullable=False)
 
 
@@ -58,6 +59,7 @@ class Run(SQLModel, table=True):
     requested_by: str = ""
     schedule_key: str | None = None
     logical_time: datetime | None = _ts()
+    logical_tz: str | None = None
     params: str = "{}"
     status: str
     queued_at: datetime = _ts(nullable=False)

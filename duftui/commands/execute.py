@@ -1,0 +1,301 @@
+"""`duftui run`, `logs`, `cancel`, `retry`, `ack` and `preview`."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from datetime import datetime
+from typing import Any
+
+import anyio
+import click
+
+from duftui.commands.common import Context, fail, parse_when, pass_context
+from duftui.engine.control import ControlError, acknowledge_dead, cancel, cancel_retry, retry_now
+from duftui.engine.follow import Followed, LogFollower
+from duftui.engine.outcomes import status_exit_code
+from duftui.engine.params import ParamError, parse_overrides
+from duftui.engine.preview import preview_task
+from duftui.engine.streams import strip_ansi
+from duftui.engine.submit import SubmitError, Submitted, submit_project, submit_task
+from duftui.engine.supervisor import Supervisor
+from duftui.engine.wake import poke
+from duftui.schedule.lease import daemon_alive
+from duftui.store.audit import current_user
+from duftui.store.logs import LogLine, read_lines, tail
+from duftui.store.runs import get_run
+from duftui.store.states import Level, RunStatus, Trigger
+
+
+@click.command()
+@click.argument("target")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Override a parameter that allows it (repeatable).")
+@click.option("--project", "is_project", is_flag=True, help="TARGET is a project: run all of it.")
+@click.option("--detach", is_flag=True, help="Only queue the run; a daemon or console runs it.")
+@click.option("--at", "at", help="Logical time for templates (default: now).")
+@click.option("--no-dependants", is_flag=True, help="Do not run the tasks that need this one.")
+@click.option("--max-parallel", type=int, help="Parallel runs for an embedded supervisor.")
+@pass_context
+def run(ctx: Context, target: str, params: tuple[str, ...], is_project: bool, detach: bool,
+        at: str | None, no_dependants: bool, max_parallel: int | None) -> None:
+    """Run a task now and follow its log; the exit code follows the run."""
+    catalogue = ctx.catalogue()
+    store = ctx.store()
+    try:
+        overrides = parse_overrides(params)
+        when = parse_when(at)
+        if is_project:
+            if overrides:
+                raise SubmitError("parameters cannot be overridden for a whole project")
+            submitted = submit_project(store, catalogue, target, trigger=Trigger.CLI, at=when,
+                                       secrets=ctx.secrets())
+        else:
+            submitted = submit_task(store, catalogue, target, trigger=Trigger.CLI,
+                                    overrides=overrides, at=when,
+                                    with_dependants=not no_dependants, secrets=ctx.secrets())
+    except (SubmitError, ParamError) as exc:
+        fail(str(exc), code=2)
+        return
+    with store.read() as conn:
+        daemon = daemon_alive(conn)
+    first = submitted.run_ids[0] if submitted.run_ids else None
+    if detach:
+        poke(ctx.workspace)
+        click.echo(first if len(submitted.run_ids) == 1 else " ".join(map(str, submitted.run_ids)))
+        if daemon is None:
+            click.echo("note: no daemon is running; start one with `duftui daemon` or open the "
+                       "console to run it", err=True)
+        return
+    planned = ", ".join(submitted.planned)
+    click.echo(f"· queued run #{first} (batch {submitted.batch_id}: {planned})"
+               + (f" for the daemon ({daemon.describe()})" if daemon else ""), err=True)
+    if daemon:
+        poke(ctx.workspace)
+    code = anyio.run(_follow_batch, ctx, submitted, daemon is None, max_parallel)
+    sys.exit(code)
+
+
+async def _follow_batch(ctx: Context, submitted: Submitted, embedded: bool,
+                        max_parallel: int | None) -> int:
+    store = ctx.store()
+    follower = LogFollower(store, batch_id=submitted.batch_id)
+    supervisor = None
+    if embedded:
+        supervisor = Supervisor(store, ctx.catalogue(), ctx.secrets(), batch_id=submitted.batch_id,
+                                max_parallel=max_parallel, poll_interval=0.1)
+    many = len(submitted.planned) > 1
+    interrupted = False
+
+    async def on_signals(scope: anyio.CancelScope) -> None:
+        nonlocal interrupted
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                if interrupted:
+                    scope.cancel()
+                    return
+                interrupted = True
+                click.echo("· interrupted: cancelling the run (press Ctrl-C again to stop "
+                           "waiting)", err=True)
+                await anyio.to_thread.run_sync(_cancel_batch, ctx, follower)
+                if supervisor is not None:
+                    await supervisor.cancel_all("interrupted (Ctrl-C) in duftui run")
+
+    async def printer() -> None:
+        while True:
+            if follower.changed() or not follower.runs:
+                for item, line in await anyio.to_thread.run_sync(follower.poll):
+                    _print_line(item, line, many)
+                if follower.done and (supervisor is None or not supervisor.running):
+                    return
+            await anyio.sleep(0.05)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(on_signals, tg.cancel_scope)
+        if supervisor is not None:
+            tg.start_soon(supervisor.run, True)
+        await printer()
+        tg.cancel_scope.cancel()
+    for item, line in follower.poll():
+        _print_line(item, line, many)
+    follower.close()
+    return _batch_exit_code(follower)
+
+
+def _cancel_batch(ctx: Context, follower: LogFollower) -> None:
+    with ctx.store().write() as conn:
+        for item in follower.runs.values():
+            if not RunStatus(item.status).finished:
+                try:
+                    cancel(conn, ctx.catalogue(), item.run_id, user=current_user(),
+                           reason="interrupted (Ctrl-C) in duftui run")
+                except ControlError:
+                    pass
+    poke(ctx.workspace)
+
+
+def _batch_exit_code(follower: LogFollower) -> int:
+    for item in follower.latest_per_task():
+        code = status_exit_code(item.status, item.exit_code)
+        if code:
+            click.echo(f"· {item.task_key}: run #{item.run_id} {item.status}", err=True)
+            return code
+    finals = list(follower.latest_per_task())
+    if finals:
+        click.echo(f"· {'all ' if len(finals) > 1 else ''}succeeded", err=True)
+    return 0
+
+
+def _print_line(item: Followed, line: LogLine, many: bool) -> None:
+    text = line.text if sys.stdout.isatty() else strip_ansi(line.text)
+    prefix = f"[{item.task_key.split('/', 1)[1]}] " if many else ""
+    if line.stream == "event":
+        click.echo(f"· {prefix}{text}", err=True)
+    else:
+        click.echo(prefix + text, err=line.stream == "stderr")
+
+
+@click.command()
+@click.argument("run_id", type=int)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the run ends.")
+@click.option("--tail", "tail_n", type=int, help="Only the last N lines.")
+@click.option("--level", type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Only lines at or above this level.")
+@click.option("--timestamps", is_flag=True, help="Prefix each line with its time.")
+@click.option("--color/--no-color", default=None, help="Keep ANSI colours (default: on a tty).")
+@pass_context
+def logs(ctx: Context, run_id: int, follow: bool, tail_n: int | None, level: str | None,
+         timestamps: bool, color: bool | None) -> None:
+    """Print a run's log (with --follow, until it ends; exits with the run's status)."""
+    store = ctx.store()
+    with store.read() as conn:
+        run = get_run(conn, run_id)
+        if run is None:
+            fail(f"no run #{run_id}")
+            return
+        min_level = Level.parse(level) if level else None
+        if tail_n is not None:
+            lines = [ln for ln in tail(conn, run_id, tail_n)
+                     if min_level is None or ln.level >= min_level]
+        else:
+            lines = read_lines(conn, run_id, 1, 10_000_000, min_level=min_level)
+    keep_color = sys.stdout.isatty() if color is None else color
+
+    def show(line: LogLine) -> None:
+        text = line.text if keep_color else strip_ansi(line.text)
+        if timestamps:
+            stamp = datetime.fromtimestamp(line.ts).strftime("%H:%M:%S.%f")[:-3]
+            text = f"{stamp} {line.level_name:<7} {text}"
+        click.echo(text)
+
+    for line in lines:
+        show(line)
+    if not follow:
+        return
+    follower = LogFollower(store, run_id=run_id)
+    follower.runs[run_id] = Followed(run_id, run.task_key, run.status, run.exit_code,
+                                     last_seq=lines[-1].seq if lines else 0)
+    if tail_n is not None or min_level is not None:
+        with store.read() as conn:
+            from duftui.store.logs import next_seq
+            follower.runs[run_id].last_seq = next_seq(conn, run_id) - 1
+    try:
+        while True:
+            for _item, line in follower.poll():
+                if min_level is None or line.level >= min_level:
+                    show(line)
+            if follower.done:
+                break
+            import time
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    finally:
+        follower.close()
+    final = follower.runs[run_id]
+    sys.exit(status_exit_code(final.status, final.exit_code))
+
+
+@click.command("cancel")
+@click.argument("run_id", type=int)
+@click.option("--retry", "retry_only", is_flag=True, help="Cancel the waiting retry of RUN_ID.")
+@click.option("--reason", help="Why (recorded with the run).")
+@pass_context
+def cancel_cmd(ctx: Context, run_id: int, retry_only: bool, reason: str | None) -> None:
+    """Cancel a queued or running run (SIGTERM, then SIGKILL after the grace period)."""
+    _control(ctx, lambda conn: cancel_retry(conn, ctx.catalogue(), run_id, user=current_user())
+             if retry_only else cancel(conn, ctx.catalogue(), run_id, user=current_user(),
+                                       reason=reason))
+
+
+@click.command("retry")
+@click.argument("run_id", type=int)
+@pass_context
+def retry_cmd(ctx: Context, run_id: int) -> None:
+    """Queue a finished run again now (use `duftui logs -f` on the new id to follow it)."""
+    result = _control(ctx, lambda conn: retry_now(conn, ctx.catalogue(), run_id,
+                                                  user=current_user()))
+    with ctx.store().read() as conn:
+        if daemon_alive(conn) is None:
+            click.echo("note: no daemon is running; start `duftui daemon` or open the console "
+                       "to run it", err=True)
+    del result
+
+
+@click.command("ack")
+@click.argument("run_id", type=int)
+@pass_context
+def ack_cmd(ctx: Context, run_id: int) -> None:
+    """Acknowledge a dead run so it leaves the "needs attention" list."""
+    _control(ctx, lambda conn: acknowledge_dead(conn, run_id, user=current_user()))
+
+
+def _control(ctx: Context, action: Any) -> Any:
+    try:
+        with ctx.store().write() as conn:
+            result = action(conn)
+    except ControlError as exc:
+        fail(str(exc))
+        return None
+    poke(ctx.workspace)
+    click.echo(result.message)
+    return result
+
+
+@click.command()
+@click.argument("task")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE")
+@click.option("--at", "at", help="Logical time (default: now), e.g. 2026-03-29T02:30.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def preview(ctx: Context, task: str, params: tuple[str, ...], at: str | None,
+            as_json: bool) -> None:
+    """Show resolved parameters, file names, the command and the final SQL, without running."""
+    try:
+        shown = preview_task(ctx.catalogue(), task, overrides=parse_overrides(params),
+                             at=parse_when(at), secrets=ctx.secrets())
+    except (SubmitError, ParamError) as exc:
+        fail(str(exc), code=2)
+        return
+    if as_json:
+        from duftui.commands.common import echo_json
+
+        echo_json(shown)
+        return
+    click.echo(f"task          {shown['task']}")
+    click.echo(f"logical time  {shown['logical_time']}")
+    click.echo(f"command       {shown['command']}")
+    click.echo(f"cwd           {shown['cwd']}")
+    if shown["params"]:
+        click.echo("parameters")
+        width = max(len(k) for k in shown["params"])
+        for name, item in shown["params"].items():
+            click.echo(f"  {name:<{width}}  {item['value']!s:<30} ({item['source']})")
+    for label, value in shown.get("files", {}).items():
+        click.echo(f"{label:<13} {value}")
+    if shown.get("sql"):
+        click.echo("sql")
+        for line in shown["sql"].splitlines():
+            click.echo(f"  {line}")
+        if shown.get("bind"):
+            click.echo(f"bound         {shown['bind']}")

@@ -1,0 +1,198 @@
+"""From a claimed run to what to execute: argv, working directory, environment, limits.
+
+Task processes get (DESIGN §5.2) DUFTUI_RUN_ID, DUFTUI_TASK, DUFTUI_OUTPUT_DIR (fresh per
+run), one variable per parameter, DUFTUI_PARAMS (JSON) and DUFTUI_CONNECTIONS (JSON of the
+connections they declared, secrets resolved). Every secret value resolved here goes into
+the run's Masker, which the supervisor applies to every line before it is stored or shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from duftui import locations
+from duftui.compat.duft import SHIM_DIR, script_uses_duft
+from duftui.definitions.common import SecretRef
+from duftui.definitions.connections import Connection, DuftConnection, SqliteConnection
+from duftui.definitions.loader import Catalogue, TaskEntry
+from duftui.definitions.models import Task
+from duftui.definitions.schedules import schedule_key
+from duftui.definitions.secrets import MASK, Masker, SecretError, SecretStore, resolve_ref
+from duftui.engine.params import as_env_value, declared_params
+from duftui.store.tables import Run
+
+STEP_KINDS = ("notebook", "sql", "files", "ssh")
+
+
+class LaunchError(Exception):
+    """The run cannot start (missing secret, bad definition); the message says why."""
+
+
+@dataclass
+class LaunchPlan:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    output_dir: Path
+    masker: Masker
+    timeout: float | None
+    kill_grace: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def uses_step_runner(spec: Task) -> bool:
+    """Runs that duftui's own step runner executes (pipelines, notebooks)."""
+    return spec.run.kind in STEP_KINDS or any(
+        (spec.processing, spec.output, spec.deliver, spec.notify)
+    )
+
+
+class Resolver:
+    """Resolves secret references once per run and remembers every value for masking."""
+
+    def __init__(self, secrets: SecretStore) -> None:
+        self.secrets = secrets
+        self.masker = Masker()
+
+    def value(self, value: Any, where: str) -> Any:
+        if isinstance(value, SecretRef):
+            try:
+                resolved = resolve_ref(value, self.secrets)
+            except SecretError as exc:
+                raise LaunchError(f"{where}: {exc}") from None
+            self.masker.add([resolved])
+            return resolved
+        return value
+
+
+def connection_values(
+    name: str, connection: Connection, workspace: Path, resolver: Resolver
+) -> dict[str, Any]:
+    """A connection as the plain dict a task receives, secrets resolved."""
+    if isinstance(connection, DuftConnection):
+        return {
+            param: resolver.value(spec.value, f"connection {name}.{param}")
+            for param, spec in connection.params.items()
+        }
+    data = {}
+    for key in type(connection).model_fields:
+        if key == "description":
+            continue
+        data[key] = resolver.value(getattr(connection, key), f"connection {name}.{key}")
+    if isinstance(connection, SqliteConnection):
+        data["path"] = str((workspace / connection.path).resolve())
+    return data
+
+
+def run_params(catalogue: Catalogue, entry: TaskEntry, run: Run, resolver: Resolver) -> dict:
+    """The stored parameters of a run, with secret ones resolved again from their refs."""
+    stored: dict[str, Any] = json.loads(run.params or "{}")
+    refs: dict[str, Any] = {name: p.default for name, (p, _) in
+                            declared_params(catalogue, entry).items()}
+    refs.update(_schedule_params(catalogue, entry, run.schedule_key))
+    values = {}
+    for name, value in stored.items():
+        if value == MASK and isinstance(refs.get(name), SecretRef):
+            value = resolver.value(refs[name], f"parameter {name}")
+        elif value == MASK:
+            raise LaunchError(f"parameter {name}: its secret value is not available")
+        values[name] = value
+    declared = declared_params(catalogue, entry)
+    for name, value in values.items():
+        if name in declared and declared[name][0].secret and isinstance(value, str):
+            resolver.masker.add([value])
+    return values
+
+
+def _schedule_params(catalogue: Catalogue, entry: TaskEntry, key: str | None) -> dict[str, Any]:
+    if not key or entry.spec is None:
+        return {}
+    sources = [(entry.key, entry.spec.schedule)]
+    project = catalogue.projects.get(entry.project)
+    if project:
+        sources.append((project.key, project.spec.schedule))
+    for owner, schedules in sources:
+        for index, schedule in enumerate(schedules):
+            if schedule_key(owner, index, schedule) == key:
+                return dict(schedule.params)
+    return {}
+
+
+def build_plan(
+    catalogue: Catalogue,
+    run: Run,
+    secrets: SecretStore,
+    base_env: dict[str, str] | None = None,
+) -> LaunchPlan:
+    """Everything needed to start one claimed run."""
+    entry = catalogue.tasks.get(run.task_key)
+    if entry is None or entry.spec is None:
+        raise LaunchError(f"task {run.task_key} is not defined")
+    spec = entry.spec
+    workspace = catalogue.root
+    resolver = Resolver(secrets)
+    params = run_params(catalogue, entry, run, resolver)
+    connections = {}
+    for name in spec.run.connections:
+        connection = catalogue.connections.get(name)
+        if connection is None:
+            raise LaunchError(f"connection {name!r} is not defined or has errors")
+        connections[name] = connection_values(name, connection, workspace, resolver)
+    # Secrets of connections the step runner will open are masked too.
+    for _field, name in spec.connections_used():
+        connection = catalogue.connections.get(name)
+        if connection is not None and name not in connections:
+            connection_values(name, connection, workspace, resolver)
+    output_dir = locations.runs_dir(workspace) / str(run.id)
+    env = dict(os.environ if base_env is None else base_env)
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONIOENCODING": "utf-8",
+            "DUFTUI_RUN_ID": str(run.id),
+            "DUFTUI_TASK": run.task_key,
+            "DUFTUI_WORKSPACE": str(workspace),
+            "DUFTUI_OUTPUT_DIR": str(output_dir),
+            "DUFTUI_ATTEMPT": str(run.attempt),
+            "DUFTUI_PARAMS": json.dumps(params, default=str),
+            "DUFTUI_CONNECTIONS": json.dumps(connections, default=str),
+        }
+    )
+    if run.logical_time is not None:
+        env["DUFTUI_LOGICAL_TIME"] = run.logical_time.isoformat()
+    if run.logical_tz:
+        env["DUFTUI_LOGICAL_TZ"] = run.logical_tz
+    env.update({name: as_env_value(value) for name, value in params.items()})
+    for key, value in spec.run.env.items():
+        env[key] = str(resolver.value(value, f"run.env.{key}"))
+    cwd = entry.folder if spec.run.cwd == "task" else workspace
+    argv = _argv(entry, spec, run, params, env)
+    timeout = spec.timeout.total_seconds() if spec.timeout else None
+    return LaunchPlan(argv=argv, cwd=cwd, env=env, output_dir=output_dir,
+                      masker=resolver.masker, timeout=timeout,
+                      kill_grace=spec.run.kill_grace.total_seconds(), params=params)
+
+
+def _argv(entry: TaskEntry, spec: Task, run: Run, params: dict, env: dict[str, str]) -> list[str]:
+    if uses_step_runner(spec):
+        return [sys.executable, "-m", "duftui.steps", "--run", str(run.id)]
+    if spec.run.kind == "python":
+        script = (entry.folder / (spec.run.file or "")).resolve()
+        argv = [spec.run.interpreter or sys.executable, "-u", str(script), *spec.run.args]
+        if spec.run.duft or script_uses_duft(script):
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(SHIM_DIR), env.get("PYTHONPATH", "")) if p
+            )
+            argv.append(json.dumps(params, default=str))
+        return argv
+    # command
+    if spec.run.shell:
+        return ["/bin/sh", "-c", str(spec.run.command)]
+    if isinstance(spec.run.command, list):
+        return [*spec.run.command, *spec.run.args]
+    return [str((entry.folder / (spec.run.file or "")).resolve()), *spec.run.args]

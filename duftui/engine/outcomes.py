@@ -1,0 +1,106 @@
+"""Ending a run: record the outcome, queue a retry or mark it dead, move its batch on.
+
+All of it happens in one write transaction, so a run is never left finished without its
+retry, or retried twice (the status guard makes a second finish a no-op).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, text, update
+
+from duftui.definitions.loader import Catalogue
+from duftui.definitions.secrets import SecretStore
+from duftui.engine.backoff import retry_delay
+from duftui.engine.dag import advance_batch
+from duftui.store.runs import RUN, get_run, insert_run
+from duftui.store.states import RunStatus, Trigger
+from duftui.store.timestamps import utcnow
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_user_s: float | None = None
+    cpu_sys_s: float | None = None
+    max_rss_kb: int | None = None
+
+
+@dataclass
+class FinishOutcome:
+    finished: bool
+    retry_run_id: int | None = None
+    dead: bool = False
+    queued: list[int] = field(default_factory=list)
+
+
+def finish_run(
+    conn: Connection,
+    catalogue: Catalogue | None,
+    run_id: int,
+    status: RunStatus,
+    *,
+    exit_code: int | None = None,
+    error: str | None = None,
+    usage: Usage | None = None,
+    from_statuses: tuple[RunStatus, ...] = (RunStatus.RUNNING,),
+    now: datetime | None = None,
+    secrets: SecretStore | None = None,
+    rng: random.Random | None = None,
+) -> FinishOutcome:
+    """Move a run from `from_statuses` to a final `status` and do what follows."""
+    now = now or utcnow()
+    usage = usage or Usage()
+    values = {"status": str(status), "finished_at": now, "exit_code": exit_code, "error": error,
+              "cpu_user_s": usage.cpu_user_s, "cpu_sys_s": usage.cpu_sys_s,
+              "max_rss_kb": usage.max_rss_kb}
+    result = conn.execute(
+        update(RUN)
+        .where(RUN.c.id == run_id, RUN.c.status.in_([str(s) for s in from_statuses]))
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        return FinishOutcome(finished=False)
+    run = get_run(conn, run_id)
+    assert run is not None
+    outcome = FinishOutcome(finished=True)
+    entry = catalogue.tasks.get(run.task_key) if catalogue else None
+    if status.failed and not run.cancel_requested:
+        if run.attempt < run.max_attempts and entry is not None and entry.spec is not None:
+            wait = retry_delay(entry.spec.retry, run.attempt, rng)
+            outcome.retry_run_id = insert_run(
+                conn,
+                task_key=run.task_key,
+                trigger=Trigger.RETRY,
+                requested_by=run.requested_by,
+                batch_id=run.batch_id,
+                attempt=run.attempt + 1,
+                max_attempts=run.max_attempts,
+                retry_of=run.id,
+                schedule_key=run.schedule_key,
+                logical_time=run.logical_time,
+                logical_tz=run.logical_tz,
+                not_before=now + wait,
+                definition_hash=entry.digest,
+            )
+            conn.execute(
+                text("UPDATE run SET params = :p WHERE id = :id"),
+                {"p": run.params, "id": outcome.retry_run_id},
+            )
+            return outcome
+        conn.execute(update(RUN).where(RUN.c.id == run_id).values(dead=1))
+        outcome.dead = True
+    if run.batch_id is not None and catalogue is not None:
+        outcome.queued = advance_batch(conn, catalogue, run.batch_id, secrets)
+    return outcome
+
+
+def status_exit_code(status: str, exit_code: int | None) -> int:
+    """The exit status a command that followed a run returns."""
+    if status == RunStatus.SUCCEEDED:
+        return 0
+    if status == RunStatus.FAILED and exit_code and 0 < exit_code < 126:
+        return exit_code
+    return {RunStatus.TIMED_OUT: 124, RunStatus.CANCELLED: 130}.get(RunStatus(status), 1)

@@ -1,0 +1,398 @@
+"""The supervisor (DESIGN §5.1): claims queued runs, runs each in its own process group,
+streams output into the store, acts on cancel flags and time limits, and records the end.
+
+One runs inside the daemon; without a daemon, the console or `duftui run` runs one
+embedded (a `batch_id` scope limits an embedded `duftui run` to its own batch). Blocking
+SQLite work happens in worker threads or in the LogWriter thread, never on the loop.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+from sqlalchemy import Connection, text
+
+from duftui.definitions.loader import Catalogue
+from duftui.definitions.secrets import Masker, SecretStore
+from duftui.engine.claim import Claimed, claim_runs, next_due
+from duftui.engine.events import RunEvent, RunFinished, RunLines, RunProgress, RunStarted
+from duftui.engine.identity import process_identity, this_host
+from duftui.engine.launch import LaunchError, LaunchPlan, build_plan
+from duftui.engine.outcomes import FinishOutcome, finish_run
+from duftui.engine.process import ProcessResult, run_process
+from duftui.engine.recovery import recover_lost
+from duftui.engine.streams import detect_levels, level_of_name, parse_marker
+from duftui.engine.wake import WakeListener
+from duftui.store.db import ChangeWatcher, Store
+from duftui.store.logwriter import LogWriter
+from duftui.store.outputs import record_output
+from duftui.store.runs import get_run, request_cancel
+from duftui.store.states import Level, RunStatus
+from duftui.store.timestamps import to_iso
+from duftui.task import MARKER
+
+_LOG = logging.getLogger(__name__)
+RECOVERY_EVERY_S = 10.0
+PROGRESS_EVERY_S = 0.25
+ERROR_LINES_KEPT = 3
+
+
+@dataclass
+class RunHandle:
+    """A run this supervisor is executing."""
+
+    run_id: int
+    task_key: str
+    cancel: anyio.Event = field(default_factory=anyio.Event)
+    masker: Masker = field(default_factory=Masker)
+    error_lines: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=ERROR_LINES_KEPT)
+    )
+    last_lines: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=2))
+    progress_at: float = 0.0
+    pid: int | None = None
+
+
+class Supervisor:
+    """Runs queued runs until told to stop (or, with `until_idle`, until nothing is left)."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalogue: Catalogue,
+        secrets: SecretStore,
+        *,
+        max_parallel: int | None = None,
+        batch_id: int | None = None,
+        poll_interval: float = 0.25,
+        listener: Callable[[RunEvent], None] | None = None,
+        wake: WakeListener | None = None,
+    ) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.secrets = secrets
+        self.max_parallel = max_parallel or os.cpu_count() or 2
+        self.batch_id = batch_id
+        self.poll_interval = poll_interval
+        self.listener = listener
+        self.identity = process_identity()
+        self.host = this_host()
+        self.running: dict[int, RunHandle] = {}
+        self.writer = LogWriter(store)
+        self._wake = wake
+        self._kick = anyio.Event()
+        self._stopping = False
+        self._claiming = True
+        self._watcher = ChangeWatcher(store.path)
+
+    # -- public ------------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Look for work now (something was queued or cancelled)."""
+        self._kick.set()
+
+    def stop(self) -> None:
+        """Stop claiming and return from run() once running tasks have ended."""
+        self._claiming = False
+        self._stopping = True
+        self.kick()
+
+    async def cancel_all(self, reason: str) -> None:
+        """Cancel every run this supervisor is executing, recording why."""
+        ids = list(self.running)
+        if not ids:
+            return
+
+        def flag(conn: Connection) -> None:
+            for run_id in ids:
+                request_cancel(conn, run_id, reason)
+
+        await self._call(flag)
+        for run_id in ids:
+            handle = self.running.get(run_id)
+            if handle:
+                handle.cancel.set()
+
+    async def drain(self, grace: float, reason: str) -> None:
+        """Stop claiming; let running tasks finish for `grace` seconds, then cancel them."""
+        self._claiming = False
+        with anyio.move_on_after(grace):
+            while self.running:
+                await anyio.sleep(0.05)
+        if self.running:
+            await self.cancel_all(reason)
+            while self.running:
+                await anyio.sleep(0.05)
+        self.stop()
+
+    async def run(self, until_idle: bool = False) -> None:
+        """The main loop."""
+        try:
+            await anyio.to_thread.run_sync(self._recover)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watch)
+                if self._wake is not None:
+                    tg.start_soon(self._listen)
+                while True:
+                    claimed: list[Claimed] = []
+                    if self._claiming and len(self.running) < self.max_parallel:
+                        claimed = await anyio.to_thread.run_sync(self._claim)
+                    for item in claimed:
+                        self.running[item.run_id] = RunHandle(item.run_id, item.task_key)
+                        tg.start_soon(self._execute, item)
+                    if self._stopping and not self.running:
+                        break
+                    if until_idle and not claimed and not self.running:
+                        if await anyio.to_thread.run_sync(self._idle):
+                            break
+                    await self._sleep()
+                tg.cancel_scope.cancel()
+        finally:
+            await anyio.to_thread.run_sync(self.writer.stop)
+            self._watcher.close()
+
+    # -- loop helpers ------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        with self.store.write() as conn:
+            lost = recover_lost(conn, self.catalogue)
+        for run_id in lost:
+            _LOG.warning("run %s was lost (its supervisor is gone); marked lost", run_id)
+
+    def _claim(self) -> list[Claimed]:
+        with self.store.write() as conn:
+            return claim_runs(conn, self.catalogue, supervisor=self.identity, host=self.host,
+                              max_parallel=self.max_parallel, batch_id=self.batch_id,
+                              limit=self.max_parallel - len(self.running))
+
+    def _idle(self) -> bool:
+        with self.store.read() as conn:
+            scope = "AND batch_id = :b" if self.batch_id is not None else ""
+            row = conn.execute(
+                text(f"SELECT count(*) FROM run WHERE status IN ('queued', 'running') {scope}"),
+                {"b": self.batch_id},
+            ).first()
+        return not row or row[0] == 0
+
+    async def _sleep(self) -> None:
+        timeout = 60.0
+        due = await anyio.to_thread.run_sync(self._next_due)
+        if due is not None:
+            timeout = max(0.0, min(timeout, due))
+        with anyio.move_on_after(timeout):
+            await self._kick.wait()
+        self._kick = anyio.Event()
+
+    def _next_due(self) -> float | None:
+        with self.store.read() as conn:
+            due = next_due(conn, self.batch_id)
+        if due is None:
+            return None
+        when = datetime.fromisoformat(due)
+        return (when - datetime.now(UTC)).total_seconds() + 0.005
+
+    async def _watch(self) -> None:
+        last_recovery = time.monotonic()
+        while True:
+            await anyio.sleep(self.poll_interval)
+            if self._watcher.changed():
+                self.kick()
+                if self.running:
+                    await anyio.to_thread.run_sync(self._check_cancels)
+            if time.monotonic() - last_recovery > RECOVERY_EVERY_S:
+                last_recovery = time.monotonic()
+                await anyio.to_thread.run_sync(self._recover)
+
+    async def _listen(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self.kick()
+            if self.running:
+                await anyio.to_thread.run_sync(self._check_cancels)
+
+    def _check_cancels(self) -> None:
+        with self.store.read() as conn:
+            rows = conn.execute(
+                text("SELECT id FROM run WHERE supervisor = :s AND status = 'running' "
+                     "AND cancel_requested = 1"),
+                {"s": self.identity},
+            ).all()
+        for (run_id,) in rows:
+            handle = self.running.get(run_id)
+            if handle and not handle.cancel.is_set():
+                handle.cancel.set()
+
+    async def _call(self, fn: Callable[[Connection], Any]) -> Any:
+        future = self.writer.call(fn)
+        return await anyio.to_thread.run_sync(future.result)
+
+    def _emit(self, event: RunEvent) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(event)
+            except Exception:
+                _LOG.exception("event listener failed")
+
+    # -- one run -----------------------------------------------------------------------
+
+    async def _execute(self, claimed: Claimed) -> None:
+        handle = self.running[claimed.run_id]
+        try:
+            await self._execute_run(handle)
+        except Exception as exc:  # never leave a run `running` because of a bug here
+            _LOG.exception("run %s failed inside the supervisor", handle.run_id)
+            self._event_line(handle, f"internal error: {exc!r}", Level.ERROR)
+            await self._finish(handle, RunStatus.FAILED, None, f"internal error: {exc!r}",
+                               ProcessResult())
+        finally:
+            self.running.pop(handle.run_id, None)
+            self.kick()
+
+    async def _execute_run(self, handle: RunHandle) -> None:
+        run = await anyio.to_thread.run_sync(self._load_run, handle.run_id)
+        try:
+            plan = await anyio.to_thread.run_sync(build_plan, self.catalogue, run, self.secrets)
+        except LaunchError as exc:
+            message = f"not started: {exc}"
+            self._event_line(handle, message, Level.ERROR)
+            await self._finish(handle, RunStatus.FAILED, None, message, ProcessResult())
+            return
+        handle.masker = plan.masker
+        plan.output_dir.mkdir(parents=True, exist_ok=True)
+        self._event_line(handle, self._start_message(run.attempt, run.max_attempts, plan))
+
+        async def started(pid: int, started_at: float | None) -> None:
+            handle.pid = pid
+            self.writer.call(lambda conn: conn.execute(
+                text("UPDATE run SET pid = :pid, pid_started = :ps, output_dir = :out "
+                     "WHERE id = :id"),
+                {"pid": pid, "ps": started_at, "out": str(plan.output_dir), "id": handle.run_id}))
+            self._emit(RunStarted(run_id=handle.run_id, task_key=handle.task_key, pid=pid))
+
+        result = await run_process(
+            plan.argv, plan.cwd, plan.env,
+            on_output=lambda stream, lines: self._output(handle, stream, lines),
+            on_event=lambda message: self._event_line(handle, message, Level.WARNING),
+            cancel=handle.cancel, timeout=plan.timeout, kill_grace=plan.kill_grace,
+            on_started=started,
+        )
+        status, error = await self._judge(handle, result, plan)
+        await self._finish(handle, status, result.exit_code, error, result)
+
+    def _load_run(self, run_id: int):
+        with self.store.read() as conn:
+            run = get_run(conn, run_id)
+        assert run is not None
+        return run
+
+    def _start_message(self, attempt: int, max_attempts: int, plan: LaunchPlan) -> str:
+        shown = " ".join(plan.argv[:3]) + (" …" if len(plan.argv) > 3 else "")
+        tries = f"attempt {attempt} of {max_attempts}: " if max_attempts > 1 else ""
+        return plan.masker.mask(f"{tries}starting {shown} in {plan.cwd}")
+
+    async def _judge(self, handle: RunHandle, result: ProcessResult,
+                     plan: LaunchPlan) -> tuple[RunStatus, str | None]:
+        if result.spawn_error:
+            return RunStatus.FAILED, handle.masker.mask(result.spawn_error)
+        if result.timed_out:
+            return RunStatus.TIMED_OUT, f"timed out after {plan.timeout:g}s"
+        if result.cancelled:
+            run = await anyio.to_thread.run_sync(self._load_run, handle.run_id)
+            return RunStatus.CANCELLED, f"cancelled: {run.cancel_reason or 'on request'}"
+        if result.returncode == 0:
+            return RunStatus.SUCCEEDED, None
+        ended = (f"killed by signal {result.signal}" if result.signal
+                 else f"exit code {result.returncode}")
+        lines = list(handle.error_lines) or list(handle.last_lines)
+        summary = "\n".join(lines)
+        return RunStatus.FAILED, f"{summary}\n({ended})" if summary else ended
+
+    async def _finish(self, handle: RunHandle, status: RunStatus, exit_code: int | None,
+                      error: str | None, result: ProcessResult) -> None:
+        ended = datetime.fromtimestamp(result.exited_at or time.time(), UTC)
+        detail = error.splitlines()[-1].strip("()") if error else ""
+        self._event_line(handle, f"finished: {status}" + (f", {detail}" if detail else ""),
+                         Level.INFO if status == RunStatus.SUCCEEDED else Level.ERROR)
+
+        def finish(conn: Connection) -> FinishOutcome:
+            return finish_run(conn, self.catalogue, handle.run_id, status, exit_code=exit_code,
+                              error=error, usage=result.usage, now=ended, secrets=self.secrets)
+
+        outcome: FinishOutcome = await self._call(finish)
+        self.writer.close_run(handle.run_id)
+        self._emit(RunFinished(run_id=handle.run_id, task_key=handle.task_key, status=str(status),
+                               exit_code=exit_code, retry_run_id=outcome.retry_run_id))
+
+    # -- output ------------------------------------------------------------------------
+
+    def _event_line(self, handle: RunHandle, message: str, level: int = Level.INFO) -> None:
+        self.writer.add(handle.run_id, "event", level, handle.masker.mask(message))
+
+    def _output(self, handle: RunHandle, stream: str, lines: list[str]) -> None:
+        levels = detect_levels(lines)
+        masker = handle.masker
+        structured = any(line.startswith(MARKER) for line in lines)
+        for index, line in enumerate(lines):
+            level = levels[index]
+            if structured and line.startswith(MARKER):
+                line, level = self._structured(handle, line)
+                if line is None:
+                    continue
+            if masker:
+                line = masker.mask(line)
+            if stream == "stderr" or level >= Level.ERROR:
+                if line.strip():
+                    handle.error_lines.append(line[:500])
+            if line.strip():
+                handle.last_lines.append(line[:500])
+            self.writer.add(handle.run_id, stream, level, line)
+        self._emit(RunLines(run_id=handle.run_id, task_key=handle.task_key, count=len(lines)))
+
+    def _structured(self, handle: RunHandle, line: str) -> tuple[str | None, int]:
+        message = parse_marker(line)
+        if message is None:
+            return line, Level.INFO
+        data = message.data
+        if message.kind == "log":
+            return str(data.get("msg", "")), level_of_name(data.get("level", "info"))
+        if message.kind == "progress":
+            self._progress(handle, data)
+            return None, Level.INFO
+        if message.kind == "output":
+            path = Path(str(data.get("path", "")))
+            stage = str(data.get("stage") or "output")
+            run_id = handle.run_id
+            self.writer.call(lambda conn: record_output(conn, run_id, path, stage))
+            return f"output file: {path}", Level.INFO
+        return line, Level.INFO
+
+    def _progress(self, handle: RunHandle, data: dict[str, Any]) -> None:
+        try:
+            done = float(data.get("done", 0))
+            total = float(data["total"]) if data.get("total") is not None else None
+        except (TypeError, ValueError):
+            return
+        now = time.monotonic()
+        final = total is not None and done >= total
+        if now - handle.progress_at < PROGRESS_EVERY_S and not final:
+            return
+        handle.progress_at = now
+        run_id = handle.run_id
+        self.writer.call(lambda conn: conn.execute(
+            text("UPDATE run SET progress_done = :d, progress_total = :t WHERE id = :id"),
+            {"d": done, "t": total, "id": run_id}))
+        self._emit(RunProgress(run_id=run_id, task_key=handle.task_key, done=done, total=total))
+
+
+def iso_now() -> str:
+    return to_iso(datetime.now(UTC)) or ""
