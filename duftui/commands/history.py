@@ -106,7 +106,7 @@ def runs(ctx: Context, limit: int, as_json: bool, **filters: Any) -> None:
             local_time(run.queued_at),
             humanize_seconds(run.duration_s),
             "" if run.exit_code is None else run.exit_code,
-            (run.error or "")[:60],
+            (run.error or "").splitlines()[0][:60] if run.error else "",
         ]
         for run in found
     ]

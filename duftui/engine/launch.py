@@ -143,11 +143,15 @@ def build_plan(
         if connection is None:
             raise LaunchError(f"connection {name!r} is not defined or has errors")
         connections[name] = connection_values(name, connection, workspace, resolver)
-    # Secrets of connections the step runner will open are masked too.
+    # The step runner opens every connection the task uses (source, deliver, notify), so
+    # it receives them all; their secrets are masked like the declared ones.
+    step_runner = uses_step_runner(spec)
     for _field, name in spec.connections_used():
         connection = catalogue.connections.get(name)
         if connection is not None and name not in connections:
-            connection_values(name, connection, workspace, resolver)
+            values = connection_values(name, connection, workspace, resolver)
+            if step_runner:
+                connections[name] = values
     output_dir = locations.runs_dir(workspace) / str(run.id)
     env = dict(os.environ if base_env is None else base_env)
     env.update(
