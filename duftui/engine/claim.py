@@ -16,7 +16,9 @@ from sqlalchemy import Connection, text
 
 from duftui.definitions.loader import Catalogue
 from duftui.engine.outcomes import finish_run
+from duftui.store.runs import get_run
 from duftui.store.states import RunStatus
+from duftui.store.tables import Run
 from duftui.store.timestamps import to_iso, utcnow
 
 
@@ -24,6 +26,7 @@ from duftui.store.timestamps import to_iso, utcnow
 class Claimed:
     run_id: int
     task_key: str
+    run: Run | None = None
 
 
 def claim_runs(
@@ -86,7 +89,7 @@ def claim_runs(
             {"now": to_iso(now), "sup": supervisor, "host": host, "id": run_id},
         )
         if updated.rowcount:
-            claimed.append(Claimed(run_id, task_key))
+            claimed.append(Claimed(run_id, task_key, get_run(conn, run_id)))
             free -= 1
             per_project[project] += 1
             per_task[task_key] += 1

@@ -57,7 +57,14 @@ class ProcessResult:
         return None
 
 
-def _spawn(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def spawn_error_message(argv: list[str], exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"could not start {argv[0]!r}: {exc.strerror or exc}"
+    return f"could not start {argv[0]!r}: {exc}"
+
+
+def spawn(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a task process in a new session (its own process group), stdin closed."""
     return subprocess.Popen(
         argv,
         cwd=cwd,
@@ -81,17 +88,24 @@ async def run_process(
     timeout: float | None = None,
     kill_grace: float = 10.0,
     on_started: Callable[[int, float | None], Awaitable[None] | None] | None = None,
+    spawned: subprocess.Popen[bytes] | None = None,
 ) -> ProcessResult:
-    """Run a process to its end; output lines go to `on_output(stream, lines)`."""
+    """Run a process to its end; output lines go to `on_output(stream, lines)`.
+
+    `spawned` is a process already started with `spawn()` (the supervisor starts it in
+    the same worker-thread hop that claimed the run, to keep dispatch latency low).
+    """
     result = ProcessResult()
-    try:
-        proc = await anyio.to_thread.run_sync(_spawn, argv, cwd, env)
-    except (OSError, ValueError) as exc:
-        result.spawn_error = f"could not start {argv[0]!r}: {exc.strerror or exc}" \
-            if isinstance(exc, OSError) else f"could not start {argv[0]!r}: {exc}"
-        result.returncode = 127 if isinstance(exc, FileNotFoundError) else 126
-        result.exited_at = time.time()
-        return result
+    if spawned is not None:
+        proc = spawned
+    else:
+        try:
+            proc = await anyio.to_thread.run_sync(spawn, argv, cwd, env)
+        except (OSError, ValueError) as exc:
+            result.spawn_error = spawn_error_message(argv, exc)
+            result.returncode = 127 if isinstance(exc, FileNotFoundError) else 126
+            result.exited_at = time.time()
+            return result
     pid = proc.pid
     result.pid = pid
     started = start_time(pid)

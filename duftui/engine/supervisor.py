@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from duftui.engine.events import RunEvent, RunFinished, RunLines, RunProgress, R
 from duftui.engine.identity import process_identity, this_host
 from duftui.engine.launch import LaunchError, LaunchPlan, build_plan
 from duftui.engine.outcomes import FinishOutcome, finish_run
-from duftui.engine.process import ProcessResult, run_process
+from duftui.engine.process import ProcessResult, run_process, spawn, spawn_error_message
 from duftui.engine.recovery import recover_lost
 from duftui.engine.streams import detect_levels, level_of_name, parse_marker
 from duftui.engine.wake import WakeListener
@@ -44,6 +45,16 @@ _LOG = logging.getLogger(__name__)
 RECOVERY_EVERY_S = 10.0
 PROGRESS_EVERY_S = 0.25
 ERROR_LINES_KEPT = 3
+
+
+@dataclass
+class Prepared:
+    """A claimed run with its launch plan and started process (or why it could not start)."""
+
+    claimed: Claimed
+    plan: LaunchPlan | None
+    proc: subprocess.Popen[bytes] | None = None
+    error: str | None = None
 
 
 @dataclass
@@ -143,11 +154,14 @@ class Supervisor:
                 if self._wake is not None:
                     tg.start_soon(self._listen)
                 while True:
-                    claimed: list[Claimed] = []
+                    claimed: list[Prepared] = []
                     if self._claiming and len(self.running) < self.max_parallel:
-                        claimed = await anyio.to_thread.run_sync(self._claim)
+                        claimed = await anyio.to_thread.run_sync(self._claim_and_spawn)
                     for item in claimed:
-                        self.running[item.run_id] = RunHandle(item.run_id, item.task_key)
+                        handle = RunHandle(item.claimed.run_id, item.claimed.task_key)
+                        if item.plan is not None:
+                            handle.masker = item.plan.masker
+                        self.running[handle.run_id] = handle
                         tg.start_soon(self._execute, item)
                     if self._stopping and not self.running:
                         break
@@ -168,11 +182,31 @@ class Supervisor:
         for run_id in lost:
             _LOG.warning("run %s was lost (its supervisor is gone); marked lost", run_id)
 
-    def _claim(self) -> list[Claimed]:
+    def _claim_and_spawn(self) -> list[Prepared]:
+        """Claim, plan and start processes in one worker-thread hop (low dispatch latency)."""
         with self.store.write() as conn:
-            return claim_runs(conn, self.catalogue, supervisor=self.identity, host=self.host,
-                              max_parallel=self.max_parallel, batch_id=self.batch_id,
-                              limit=self.max_parallel - len(self.running))
+            claimed = claim_runs(conn, self.catalogue, supervisor=self.identity, host=self.host,
+                                 max_parallel=self.max_parallel, batch_id=self.batch_id,
+                                 limit=self.max_parallel - len(self.running))
+        prepared = []
+        for item in claimed:
+            assert item.run is not None
+            try:
+                plan = build_plan(self.catalogue, item.run, self.secrets)
+            except LaunchError as exc:
+                prepared.append(Prepared(item, None, error=f"not started: {exc}"))
+                continue
+            plan.output_dir.mkdir(parents=True, exist_ok=True)
+            self.writer.add(item.run_id, "event", Level.INFO,
+                            self._start_message(item.run.attempt, item.run.max_attempts, plan))
+            try:
+                proc = spawn(plan.argv, plan.cwd, plan.env)
+            except (OSError, ValueError) as exc:
+                prepared.append(Prepared(item, plan, error=plan.masker.mask(
+                    spawn_error_message(plan.argv, exc))))
+                continue
+            prepared.append(Prepared(item, plan, proc=proc))
+        return prepared
 
     def _idle(self) -> bool:
         with self.store.read() as conn:
@@ -245,10 +279,10 @@ class Supervisor:
 
     # -- one run -----------------------------------------------------------------------
 
-    async def _execute(self, claimed: Claimed) -> None:
-        handle = self.running[claimed.run_id]
+    async def _execute(self, prepared: Prepared) -> None:
+        handle = self.running[prepared.claimed.run_id]
         try:
-            await self._execute_run(handle)
+            await self._execute_run(handle, prepared)
         except Exception as exc:  # never leave a run `running` because of a bug here
             _LOG.exception("run %s failed inside the supervisor", handle.run_id)
             self._event_line(handle, f"internal error: {exc!r}", Level.ERROR)
@@ -258,18 +292,13 @@ class Supervisor:
             self.running.pop(handle.run_id, None)
             self.kick()
 
-    async def _execute_run(self, handle: RunHandle) -> None:
-        run = await anyio.to_thread.run_sync(self._load_run, handle.run_id)
-        try:
-            plan = await anyio.to_thread.run_sync(build_plan, self.catalogue, run, self.secrets)
-        except LaunchError as exc:
-            message = f"not started: {exc}"
+    async def _execute_run(self, handle: RunHandle, prepared: Prepared) -> None:
+        plan = prepared.plan
+        if prepared.error is not None or plan is None or prepared.proc is None:
+            message = prepared.error or "not started"
             self._event_line(handle, message, Level.ERROR)
             await self._finish(handle, RunStatus.FAILED, None, message, ProcessResult())
             return
-        handle.masker = plan.masker
-        plan.output_dir.mkdir(parents=True, exist_ok=True)
-        self._event_line(handle, self._start_message(run.attempt, run.max_attempts, plan))
 
         async def started(pid: int, started_at: float | None) -> None:
             handle.pid = pid
@@ -284,7 +313,7 @@ class Supervisor:
             on_output=lambda stream, lines: self._output(handle, stream, lines),
             on_event=lambda message: self._event_line(handle, message, Level.WARNING),
             cancel=handle.cancel, timeout=plan.timeout, kill_grace=plan.kill_grace,
-            on_started=started,
+            on_started=started, spawned=prepared.proc,
         )
         status, error = await self._judge(handle, result, plan)
         await self._finish(handle, status, result.exit_code, error, result)
