@@ -10,6 +10,8 @@ behind in its group is terminated too: children of a task die with it.
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import os
 import signal
 import subprocess
@@ -25,7 +27,8 @@ from duftui.engine.identity import start_time
 from duftui.engine.outcomes import Usage
 from duftui.engine.streams import LineSplitter
 
-READ_SIZE = 1 << 16
+READ_SIZE = 1 << 20
+PIPE_SIZE = 1 << 20
 DRAIN_AFTER_EXIT_S = 2.0
 _WAIT_LIMITER = anyio.CapacityLimiter(1024)
 
@@ -117,33 +120,13 @@ async def run_process(
     fds = {"stdout": proc.stdout.fileno(), "stderr": proc.stderr.fileno()}
     for fd in fds.values():
         os.set_blocking(fd, False)
+        _grow_pipe(fd)
     exited = anyio.Event()
     readers_done = anyio.Event()
     status: dict[str, object] = {}
 
     async def read(stream: str, fd: int) -> None:
-        splitter = LineSplitter()
-        try:
-            while True:
-                try:
-                    await anyio.wait_readable(fd)
-                except (anyio.ClosedResourceError, OSError):
-                    break
-                try:
-                    data = os.read(fd, READ_SIZE)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                lines = splitter.feed(data)
-                if lines:
-                    on_output(stream, lines)
-        finally:
-            rest = splitter.finish()
-            if rest:
-                on_output(stream, rest)
+        await _read_pipe(fd, lambda lines: on_output(stream, lines))
 
     async def read_all() -> None:
         async with anyio.create_task_group() as readers:
@@ -206,6 +189,70 @@ async def run_process(
                          max_rss_kb=int(rusage.ru_maxrss))
     proc.returncode = result.returncode  # reaped here; keep Popen from waiting again
     return result
+
+
+def _grow_pipe(fd: int) -> None:
+    """A 1 MiB pipe: a flooding task blocks less and the supervisor wakes up less often."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:
+            pass
+
+
+async def _read_pipe(fd: int, deliver: Callable[[list[str]], None]) -> None:
+    """Read a non-blocking pipe to EOF, handing out complete lines as they arrive.
+
+    On asyncio the fd stays registered with the loop for the whole run (one callback per
+    read); elsewhere it falls back to anyio's wait_readable.
+    """
+    splitter = LineSplitter()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is None:
+            while True:
+                await anyio.wait_readable(fd)
+                try:
+                    data = os.read(fd, READ_SIZE)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    break
+                if not data:
+                    break
+                lines = splitter.feed(data)
+                if lines:
+                    deliver(lines)
+            return
+        finished = anyio.Event()
+
+        def ready() -> None:
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                loop.remove_reader(fd)
+                finished.set()
+                return
+            lines = splitter.feed(data)
+            if lines:
+                deliver(lines)
+
+        loop.add_reader(fd, ready)
+        try:
+            await finished.wait()
+        finally:
+            loop.remove_reader(fd)
+    finally:
+        rest = splitter.finish()
+        if rest:
+            deliver(rest)
 
 
 class _forever:

@@ -92,19 +92,32 @@ def _split(block: bytes) -> list[str]:
 
 def detect_levels(lines: list[str], default: int = Level.INFO) -> list[int]:
     """A level for every line: one of the usual level words near its start, else default."""
-    levels = [default] * len(lines)
+    found = classify(lines, default)[0]
+    return found if found is not None else [default] * len(lines)
+
+
+_WORDS = ("DEBUG", "INFO", "WARN", "ERR", "CRITICAL", "FATAL", "Traceback")
+
+
+def classify(lines: list[str], default: int = Level.INFO) -> tuple[list[int] | None, bool]:
+    """(levels, has_marker) for a block of lines, scanning the block's text once.
+
+    levels is None when no line carries a level word (all lines get `default`), which is
+    the common case for a flood and costs no per-line work.
+    """
     if not lines:
-        return levels
+        return None, False
     text = "\n".join(lines)
-    if not any(word in text for word in ("DEBUG", "INFO", "WARN", "ERR", "CRITICAL", "FATAL",
-                                         "Traceback")):
-        return levels
+    has_marker = MARKER[0] in text
+    if not any(word in text for word in _WORDS):
+        return None, has_marker
+    levels = [default] * len(lines)
     index, position = 0, 0
     for match in _LEVEL.finditer(text):
         index += text.count("\n", position, match.start())
         position = match.start()
         levels[index] = _LEVEL_OF[match.group(1) or match.group(2)]
-    return levels
+    return levels, has_marker
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ SQLite work happens in worker threads or in the LogWriter thread, never on the l
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import os
@@ -31,7 +32,7 @@ from duftui.engine.launch import LaunchError, LaunchPlan, build_plan
 from duftui.engine.outcomes import FinishOutcome, finish_run
 from duftui.engine.process import ProcessResult, run_process, spawn, spawn_error_message
 from duftui.engine.recovery import recover_lost
-from duftui.engine.streams import detect_levels, level_of_name, parse_marker
+from duftui.engine.streams import classify, level_of_name, parse_marker
 from duftui.engine.wake import WakeListener
 from duftui.store.db import ChangeWatcher, Store
 from duftui.store.logwriter import LogWriter
@@ -101,6 +102,7 @@ class Supervisor:
         self.writer = LogWriter(store)
         self._wake = wake
         self._kick = anyio.Event()
+        self._due: float | None = None
         self._stopping = False
         self._claiming = True
         self._watcher = ChangeWatcher(store.path)
@@ -156,7 +158,8 @@ class Supervisor:
                 while True:
                     claimed: list[Prepared] = []
                     if self._claiming and len(self.running) < self.max_parallel:
-                        claimed = await anyio.to_thread.run_sync(self._claim_and_spawn)
+                        claimed, self._due = await anyio.to_thread.run_sync(
+                            self._claim_and_spawn)
                     for item in claimed:
                         handle = RunHandle(item.claimed.run_id, item.claimed.task_key)
                         if item.plan is not None:
@@ -182,12 +185,16 @@ class Supervisor:
         for run_id in lost:
             _LOG.warning("run %s was lost (its supervisor is gone); marked lost", run_id)
 
-    def _claim_and_spawn(self) -> list[Prepared]:
-        """Claim, plan and start processes in one worker-thread hop (low dispatch latency)."""
+    def _claim_and_spawn(self) -> tuple[list[Prepared], float | None]:
+        """Claim, plan and start processes in one worker-thread hop (low dispatch latency).
+
+        Also returns when the next waiting run becomes due, so the loop can sleep until then.
+        """
         with self.store.write() as conn:
             claimed = claim_runs(conn, self.catalogue, supervisor=self.identity, host=self.host,
                                  max_parallel=self.max_parallel, batch_id=self.batch_id,
                                  limit=self.max_parallel - len(self.running))
+            due = _seconds_until(next_due(conn, self.batch_id))
         prepared = []
         for item in claimed:
             assert item.run is not None
@@ -206,7 +213,7 @@ class Supervisor:
                     spawn_error_message(plan.argv, exc))))
                 continue
             prepared.append(Prepared(item, plan, proc=proc))
-        return prepared
+        return prepared, due
 
     def _idle(self) -> bool:
         with self.store.read() as conn:
@@ -218,21 +225,14 @@ class Supervisor:
         return not row or row[0] == 0
 
     async def _sleep(self) -> None:
+        """Until kicked, or until the next waiting run is due (no busy polling)."""
         timeout = 60.0
-        due = await anyio.to_thread.run_sync(self._next_due)
-        if due is not None:
-            timeout = max(0.0, min(timeout, due))
-        with anyio.move_on_after(timeout):
-            await self._kick.wait()
+        if self._due is not None and self._claiming:
+            timeout = max(0.0, min(timeout, self._due - time.time()))
+        if not self._kick.is_set():
+            with anyio.move_on_after(timeout):
+                await self._kick.wait()
         self._kick = anyio.Event()
-
-    def _next_due(self) -> float | None:
-        with self.store.read() as conn:
-            due = next_due(conn, self.batch_id)
-        if due is None:
-            return None
-        when = datetime.fromisoformat(due)
-        return (when - datetime.now(UTC)).total_seconds() + 0.005
 
     async def _watch(self) -> None:
         last_recovery = time.monotonic()
@@ -267,8 +267,13 @@ class Supervisor:
                 handle.cancel.set()
 
     async def _call(self, fn: Callable[[Connection], Any]) -> Any:
+        """Run `fn` in the log writer's next transaction and wait for its result."""
         future = self.writer.call(fn)
-        return await anyio.to_thread.run_sync(future.result)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # another event loop (trio): wait in a worker thread
+            return await anyio.to_thread.run_sync(future.result)
+        return await asyncio.wrap_future(future)
 
     def _emit(self, event: RunEvent) -> None:
         if self.listener is not None:
@@ -365,27 +370,54 @@ class Supervisor:
     # -- output ------------------------------------------------------------------------
 
     def _event_line(self, handle: RunHandle, message: str, level: int = Level.INFO) -> None:
-        self.writer.add(handle.run_id, "event", level, handle.masker.mask(message))
+        lines = handle.masker.mask(message).split("\n")
+        self.writer.add_block(handle.run_id, "event", lines, [level] * len(lines))
 
     def _output(self, handle: RunHandle, stream: str, lines: list[str]) -> None:
-        levels = detect_levels(lines)
-        masker = handle.masker
-        structured = any(line.startswith(MARKER) for line in lines)
-        for index, line in enumerate(lines):
-            level = levels[index]
-            if structured and line.startswith(MARKER):
-                line, level = self._structured(handle, line)
-                if line is None:
+        """A block of lines from one stream: levels, structured messages, masking, store.
+
+        Work is per block: the common case (no marker lines, no secrets) hands the whole
+        block to the log writer as one item.
+        """
+        found, has_marker = classify(lines)
+        levels = found
+        if has_marker and any(line.startswith(MARKER) for line in lines):
+            levels = found if found is not None else [Level.INFO] * len(lines)
+            kept_lines, kept_levels = [], []
+            for line, level in zip(lines, levels, strict=True):
+                if line.startswith(MARKER):
+                    line, level = self._structured(handle, line)
+                    if line is None:
+                        continue
+                    for part in line.split("\n"):  # a multi-line message: one line each
+                        kept_lines.append(part)
+                        kept_levels.append(level)
                     continue
-            if masker:
-                line = masker.mask(line)
-            if stream == "stderr" or level >= Level.ERROR:
-                if line.strip():
-                    handle.error_lines.append(line[:500])
-            if line.strip():
-                handle.last_lines.append(line[:500])
-            self.writer.add(handle.run_id, stream, level, line)
+                kept_lines.append(line)
+                kept_levels.append(level)
+            lines, levels = kept_lines, kept_levels
+        if handle.masker:
+            lines = [handle.masker.mask(line) for line in lines]
+        self._remember(handle, stream, lines, levels)
+        self.writer.add_block(handle.run_id, stream, lines, levels)
         self._emit(RunLines(run_id=handle.run_id, task_key=handle.task_key, count=len(lines)))
+
+    @staticmethod
+    def _remember(handle: RunHandle, stream: str, lines: list[str],
+                  levels: list[int] | None) -> None:
+        """Keep the last error lines (the run's summary if it fails) and the last lines."""
+        recent = [line[:500] for line in lines[-8:] if line.strip()]
+        handle.last_lines.extend(recent[-(handle.last_lines.maxlen or 2):])
+        if levels is None and stream != "stderr":
+            return
+        found = []
+        levels = levels if levels is not None else [Level.INFO] * len(lines)
+        for line, level in zip(reversed(lines), reversed(levels), strict=True):
+            if (stream == "stderr" or level >= Level.ERROR) and line.strip():
+                found.append(line[:500])
+                if len(found) == ERROR_LINES_KEPT:
+                    break
+        handle.error_lines.extend(reversed(found))
 
     def _structured(self, handle: RunHandle, line: str) -> tuple[str | None, int]:
         message = parse_marker(line)
@@ -425,3 +457,10 @@ class Supervisor:
 
 def iso_now() -> str:
     return to_iso(datetime.now(UTC)) or ""
+
+
+def _seconds_until(due: str | None) -> float | None:
+    """Epoch seconds of an ISO timestamp (plus a little, so the run is due on wake-up)."""
+    if due is None:
+        return None
+    return datetime.fromisoformat(due).timestamp() + 0.002

@@ -1,16 +1,25 @@
 """Log lines stored in chunks (DESIGN §4): many lines per row, seekable by sequence number.
 
-A chunk row holds up to CHUNK_LINES lines or about CHUNK_BYTES of text as a JSON array of
-`[ts, stream, level, text]`. The newest chunk of a run stays "open" and is rewritten in
-place (upsert on `run_id, first_seq`) at each flush until it is full, so a slow writer does
-not produce one row per line and a fast one never pays one transaction per line.
+A chunk row holds up to CHUNK_LINES lines or about CHUNK_BYTES of text. Its `lines` column
+is one line of JSON metadata followed by the texts themselves, one per line (a stored line
+never contains a newline, since output is split on newlines):
+
+    {"l": "2224…", "s": "ooe…", "t": [[offset, ts], …]}\n<text 1>\n<text 2>…
+
+`l` is the level // 10 of each line, `s` its stream (o = stdout, e = stderr, v = event)
+and `t` a timestamp for each run of lines that arrived together. Encoding and decoding a
+block of thousands of lines is then a join and a split, with no Python object per line.
+
+The newest chunk of a run stays "open" and is rewritten in place (upsert on
+`run_id, first_seq`) at each flush until it is full, so a slow writer does not produce one
+row per line and a fast one never pays one transaction per line.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
@@ -20,6 +29,12 @@ CHUNK_LINES = 500
 CHUNK_BYTES = 64 * 1024
 _STREAM_CODE = {"stdout": "o", "stderr": "e", "event": "v"}
 _STREAM_NAME = {v: k for k, v in _STREAM_CODE.items()}
+_LEVEL_CHAR = {level: str(level // 10) for level in (10, 20, 30, 40, 50)}
+
+
+def level_chars(levels: Iterable[int]) -> str:
+    """Levels as one character each ("1" debug … "5" critical)."""
+    return "".join(_LEVEL_CHAR.get(level) or str(min(9, max(0, level // 10))) for level in levels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,28 +54,84 @@ class LogLine:
 
 @dataclass
 class OpenChunk:
-    """The chunk being filled for one run."""
+    """The chunk being filled for one run (columnar, see the module docstring)."""
 
     run_id: int
     first_seq: int
-    lines: list[list[object]]
+    texts: list[str] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    streams: list[str] = field(default_factory=list)
+    times: list[list[float]] = field(default_factory=list)
     size: int = 0
     max_level: int = 0
 
     @property
+    def count(self) -> int:
+        return len(self.texts)
+
+    @property
     def next_seq(self) -> int:
-        return self.first_seq + len(self.lines)
+        return self.first_seq + len(self.texts)
 
     @property
     def full(self) -> bool:
-        return len(self.lines) >= CHUNK_LINES or self.size >= CHUNK_BYTES
+        return len(self.texts) >= CHUNK_LINES or self.size >= CHUNK_BYTES
+
+    @property
+    def first_ts(self) -> float:
+        return self.times[0][1] if self.times else 0.0
+
+    @property
+    def last_ts(self) -> float:
+        return self.times[-1][1] if self.times else 0.0
 
     def add(self, ts: float, stream: str, level: int, line: str) -> int:
+        """Append one line; returns its sequence number."""
+        return self.add_block(ts, stream, level_chars((level,)), [line], level)
+
+    def add_block(
+        self, ts: float, stream: str, levels: str, lines: list[str], max_level: int
+    ) -> int:
+        """Append lines that arrived together; returns the first one's sequence number.
+
+        `levels` has one character per line (see level_chars). Use `room()` first to know
+        how many lines fit; the rest belong in the next chunk.
+        """
         seq = self.next_seq
-        self.lines.append([round(ts, 3), _STREAM_CODE.get(stream, "o"), level, line])
-        self.size += len(line) + 24
-        self.max_level = max(self.max_level, level)
+        ts = round(ts, 3)
+        if not self.times or self.times[-1][1] != ts:
+            self.times.append([len(self.texts), ts])
+        self.texts.extend(lines)
+        self.levels.append(levels)
+        self.streams.append(_STREAM_CODE.get(stream, "o") * len(lines))
+        self.size += sum(map(len, lines)) + 8 * len(lines)
+        self.max_level = max(self.max_level, max_level)
         return seq
+
+    def room(self, lines: list[str]) -> int:
+        """How many of `lines` fit before the chunk is full (at least one if it is empty)."""
+        free = CHUNK_LINES - len(self.texts)
+        if free <= 0:
+            return 0
+        budget = CHUNK_BYTES - self.size
+        head = lines[:free]
+        if sum(map(len, head)) + 8 * len(head) <= budget:
+            return len(head)
+        taken = 0
+        for line in head:
+            budget -= len(line) + 8
+            if budget < 0 and (taken or self.texts):
+                break
+            taken += 1
+        return taken
+
+    def payload(self) -> str:
+        body = "\n".join(self.texts)
+        if body.count("\n") != len(self.texts) - 1:
+            body = "\n".join(text.replace("\n", "\\n") for text in self.texts)
+        meta = json.dumps({"l": "".join(self.levels), "s": "".join(self.streams),
+                           "t": self.times}, separators=(",", ":"))
+        return meta + "\n" + body
 
 
 _UPSERT = text(
@@ -76,17 +147,17 @@ def write_chunks(conn: Connection, chunks: Iterable[OpenChunk]) -> None:
     rows = []
     counts: dict[int, int] = {}
     for chunk in chunks:
-        if not chunk.lines:
+        if not chunk.texts:
             continue
         rows.append(
             {
                 "run_id": chunk.run_id,
                 "first_seq": chunk.first_seq,
-                "line_count": len(chunk.lines),
-                "first_ts": chunk.lines[0][0],
-                "last_ts": chunk.lines[-1][0],
+                "line_count": chunk.count,
+                "first_ts": chunk.first_ts,
+                "last_ts": chunk.last_ts,
                 "max_level": chunk.max_level,
-                "lines": json.dumps(chunk.lines, ensure_ascii=False, separators=(",", ":")),
+                "lines": chunk.payload(),
             }
         )
         counts[chunk.run_id] = max(counts.get(chunk.run_id, 0), chunk.next_seq - 1)
@@ -112,8 +183,19 @@ def next_seq(conn: Connection, run_id: int) -> int:
 
 
 def _decode(first_seq: int, payload: str) -> Iterator[LogLine]:
-    for offset, (ts, stream, level, line) in enumerate(json.loads(payload)):
-        yield LogLine(first_seq + offset, ts, _STREAM_NAME.get(stream, "stdout"), level, line)
+    meta, _, body = payload.partition("\n")
+    data = json.loads(meta)
+    texts = body.split("\n")
+    levels, streams, times = data["l"], data["s"], data["t"]
+    marks = [offset for offset, _ in times] + [len(texts)]
+    for index, (start, ts) in enumerate(times):
+        for offset in range(start, marks[index + 1]):
+            yield LogLine(first_seq + offset, ts, _STREAM_NAME.get(streams[offset], "stdout"),
+                          int(levels[offset]) * 10, texts[offset])
+
+
+def _count(payload: str) -> int:
+    return len(json.loads(payload.partition("\n")[0])["l"])
 
 
 def read_lines(
@@ -149,7 +231,7 @@ def read_lines(
                 if len(out) >= limit:
                     return out
         last_first, last_payload, _ = rows[-1]
-        cursor_seq = last_first + len(json.loads(last_payload))
+        cursor_seq = last_first + _count(last_payload)
     return out
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from duftui.store.db import Store
-from duftui.store.logs import OpenChunk, next_seq, write_chunks
+from duftui.store.logs import OpenChunk, level_chars, next_seq, write_chunks
 
 FLUSH_INTERVAL = 0.05
 _LOG = logging.getLogger(__name__)
@@ -44,6 +44,26 @@ class LogWriter:
         """Queue one line (already masked). Never blocks."""
         self._queue.put(
             ("line", run_id, ts if ts is not None else time.time(), stream, level, line)
+        )
+
+    def add_block(
+        self,
+        run_id: int,
+        stream: str,
+        lines: list[str],
+        levels: list[int] | None = None,
+        ts: float | None = None,
+    ) -> None:
+        """Queue lines that arrived together (already masked); one queue item, not one per
+        line, so a flooding task costs little per line. `levels` defaults to INFO."""
+        if not lines:
+            return
+        if levels is None:
+            chars, top = "2" * len(lines), 20
+        else:
+            chars, top = level_chars(levels), max(levels)
+        self._queue.put(
+            ("block", run_id, ts if ts is not None else time.time(), stream, chars, top, lines)
         )
 
     def call(self, fn: Callable[[Connection], Any]) -> Future[Any]:
@@ -74,7 +94,7 @@ class LogWriter:
             deadline = time.monotonic() + FLUSH_INTERVAL
             stop = item[0] == "stop"
             # Collect what arrives in the next FLUSH_INTERVAL (or until a call is queued).
-            while not stop and item[0] == "line":
+            while not stop and item[0] in ("line", "block"):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -109,6 +129,14 @@ class LogWriter:
                             seq = self._add_line(conn, dirty, *entry[1:])
                             if self._listener is not None:
                                 notices.append((entry[1], seq, *entry[2:]))
+                        elif entry[0] == "block":
+                            seq = self._add_block(conn, dirty, *entry[1:])
+                            if self._listener is not None:
+                                _run, ts, stream, chars, _top, lines = entry[1:]
+                                notices.extend(
+                                    (_run, seq + i, ts, stream, int(chars[i]) * 10, line)
+                                    for i, line in enumerate(lines)
+                                )
                         elif entry[0] == "call":
                             calls.append((entry[1], entry[2]))
                     write_chunks(conn, dirty.values())
@@ -133,6 +161,16 @@ class LogWriter:
             if not future.done():
                 future.set_exception(RuntimeError("log writer could not write to the state file"))
 
+    def _chunk_for(self, conn: Connection, run_id: int) -> OpenChunk:
+        chunk = self._open.get(run_id)
+        if chunk is None:
+            chunk = OpenChunk(run_id=run_id, first_seq=next_seq(conn, run_id))
+            self._open[run_id] = chunk
+        elif chunk.full:
+            chunk = OpenChunk(run_id=run_id, first_seq=chunk.next_seq)
+            self._open[run_id] = chunk
+        return chunk
+
     def _add_line(
         self,
         conn: Connection,
@@ -143,16 +181,36 @@ class LogWriter:
         level: int,
         line: str,
     ) -> int:
-        chunk = self._open.get(run_id)
-        if chunk is None:
-            chunk = OpenChunk(run_id=run_id, first_seq=next_seq(conn, run_id), lines=[])
-            self._open[run_id] = chunk
-        elif chunk.full:
-            chunk = OpenChunk(run_id=run_id, first_seq=chunk.next_seq, lines=[])
-            self._open[run_id] = chunk
+        chunk = self._chunk_for(conn, run_id)
         seq = chunk.add(ts, stream, level, line)
         dirty[(run_id, chunk.first_seq)] = chunk
         return seq
+
+    def _add_block(
+        self,
+        conn: Connection,
+        dirty: dict[tuple[int, int], OpenChunk],
+        run_id: int,
+        ts: float,
+        stream: str,
+        chars: str,
+        top: int,
+        lines: list[str],
+    ) -> int:
+        """Spread a block over as many chunks as it needs; returns its first seq."""
+        first = None
+        start = 0
+        while start < len(lines):
+            chunk = self._chunk_for(conn, run_id)
+            room = chunk.room(lines[start:]) or 1
+            end = start + room
+            part_levels = chars[start:end]
+            part_top = top if len(lines) == room else max(int(c) * 10 for c in set(part_levels))
+            seq = chunk.add_block(ts, stream, part_levels, lines[start:end], part_top)
+            dirty[(run_id, chunk.first_seq)] = chunk
+            first = seq if first is None else first
+            start = end
+        return first if first is not None else 0
 
     def _notify(self, notices: list[tuple[int, int, float, str, int, str]]) -> None:
         if self._listener is None:
