@@ -2,40 +2,49 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 
 
 def find_cycles(needs: Mapping[str, Iterable[str]]) -> list[list[str]]:
-    """Every elementary cycle found by a depth-first walk, each as [a, b, …, a].
+    """Cycles that together pass through every task that is in any cycle, each as
+    [a, b, …, a] where each task needs the next.
 
-    Each cycle is reported once, starting from its smallest key, so messages are stable.
+    For each such task not yet covered, the shortest cycle through it is taken, so every
+    task in a cycle can be told which one; each cycle starts from its smallest key and the
+    list is sorted, so messages are stable.
     """
-    graph = {node: [n for n in parents if n in needs] for node, parents in needs.items()}
-    cycles: list[list[str]] = []
-    seen: set[tuple[str, ...]] = set()
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        stack.append(node)
-        for parent in sorted(graph[node]):
-            if state.get(parent) == 1:
-                cycle = stack[stack.index(parent) :]
-                start = cycle.index(min(cycle))
-                ordered = tuple(cycle[start:] + cycle[:start])
-                if ordered not in seen:
-                    seen.add(ordered)
-                    cycles.append([*ordered, ordered[0]])
-            elif parent not in state:
-                visit(parent)
-        stack.pop()
-        state[node] = 2
-
+    graph = {node: sorted({n for n in parents if n in needs}) for node, parents in needs.items()}
+    found: set[tuple[str, ...]] = set()
+    covered: set[str] = set()
     for node in sorted(graph):
-        if node not in state:
-            visit(node)
-    return cycles
+        if node in covered:
+            continue
+        cycle = _shortest_cycle(graph, node)
+        if cycle is None:
+            continue
+        start = cycle.index(min(cycle))
+        found.add(tuple(cycle[start:] + cycle[:start]))
+        covered.update(cycle)
+    return [[*cycle, cycle[0]] for cycle in sorted(found)]
+
+
+def _shortest_cycle(graph: Mapping[str, list[str]], node: str) -> list[str] | None:
+    """The nodes of a shortest path node -> … -> node (breadth first), without the repeat."""
+    came_from: dict[str, str] = {}
+    queue = deque([node])
+    while queue:
+        current = queue.popleft()
+        for parent in graph[current]:
+            if parent == node:
+                path = [current]
+                while path[-1] != node:
+                    path.append(came_from[path[-1]])
+                return path[::-1]
+            if parent not in came_from:
+                came_from[parent] = current
+                queue.append(parent)
+    return None
 
 
 def children_of(needs: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:

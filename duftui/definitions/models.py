@@ -60,6 +60,7 @@ def _check_param_name(name: str) -> str:
     return name
 
 
+TaskKey = Annotated[str, AfterValidator(lambda value: check_key(value, "task key"))]
 ParamName = Annotated[str, AfterValidator(_check_param_name)]
 Params = Annotated[dict[ParamName, Param], BeforeValidator(_param_shorthand)]
 
@@ -203,7 +204,7 @@ class Task(Strict):
     rank: int = 0
     owner: str | None = None
     tags: list[str] = Field(default_factory=list)
-    needs: list[str] = Field(default_factory=list)
+    needs: list[TaskKey] = Field(default_factory=list)
     timeout: Duration | None = None
     allow_overlap: bool = False
     duft_id: str | None = None
@@ -219,9 +220,7 @@ class Task(Strict):
 
     @field_validator("needs")
     @classmethod
-    def _needs_are_keys(cls, value: list[str]) -> list[str]:
-        for item in value:
-            check_key(item, "needs entry")
+    def _needs_are_unique(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("needs lists a task twice")
         return value

@@ -78,7 +78,8 @@ def normalize_cron(expression: str) -> str:
     try:
         croniter(text, 0, second_at_beginning=len(fields) == 6)
     except (CroniterError, ValueError, KeyError, TypeError) as exc:
-        reason = str(exc) or type(exc).__name__
+        # croniter repeats the expression, lower-cased, in brackets: drop that.
+        reason = re.sub(r"^\[[^\]]*\]\s*(is\s+)?", "", str(exc)) or type(exc).__name__
         raise ValueError(f"invalid cron expression {shown}: {reason}") from None
     return text
 

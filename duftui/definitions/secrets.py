@@ -137,8 +137,8 @@ class Masker:
     """Replaces every known secret value in a text with ********.
 
     It runs on each log line before the line is stored or shown, so a script that prints
-    its own password does not leak it. Longer values are replaced first, so a secret that
-    contains another is hidden whole.
+    its own password does not leak it. Overlapping or nested matches are hidden as one
+    stretch, so no part of a longer secret stays visible.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
@@ -160,9 +160,33 @@ class Masker:
         return bool(self._values)
 
     def mask(self, text: str) -> str:
-        if self._pattern is None:
+        """Replace every stretch of text covered by some secret with one MASK.
+
+        Matches may overlap ("abc" and "cde" in "abcde"); a leftmost-first regex would
+        leave "de" visible, so all occurrences are found and merged first.
+        """
+        if self._pattern is None or not self._pattern.search(text):
             return text
-        return self._pattern.sub(MASK, text)
+        spans: list[tuple[int, int]] = []
+        for value in self._values:
+            start = text.find(value)
+            while start != -1:
+                spans.append((start, start + len(value)))
+                start = text.find(value, start + 1)
+        spans.sort()
+        pieces: list[str] = []
+        position = 0
+        end = -1
+        for start, stop in spans:
+            if start > end:
+                if end >= 0:
+                    pieces.append(MASK)
+                pieces.append(text[position:start])
+            end = max(end, stop)
+            position = end
+        pieces.append(MASK)
+        pieces.append(text[position:])
+        return "".join(pieces)
 
     def mask_value(self, value: object) -> object:
         """Mask strings inside nested dicts and lists (for params stored as JSON)."""
