@@ -14,7 +14,9 @@ import click
 from duftui.context import Context
 from duftui.definitions.durations import parse_duration
 
-pass_context = click.make_pass_decorator(Context)
+__all__ = ["Context", "ago", "echo_json", "fail", "local_time", "parse_when", "pass_context", "table"]
+
+pass_context = click.pass_obj
 
 
 def fail(message: str, code: int = 1) -> None:

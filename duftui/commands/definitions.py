@@ -6,9 +6,6 @@ import click
 
 from duftui import locations
 from duftui.commands.common import Context, echo_json, pass_context, table
-from duftui.definitions.connections import secret_refs
-from duftui.definitions.secrets import SecretError, resolve_ref
-from duftui.store.runs import last_runs_by_task
 
 
 @click.command()
@@ -40,7 +37,9 @@ def validate(ctx: Context, check_secrets: bool) -> None:
 
 
 def _secret_warnings(ctx: Context):
+    from duftui.definitions.connections import secret_refs
     from duftui.definitions.problems import Problem
+    from duftui.definitions.secrets import SecretError, resolve_ref
 
     catalogue = ctx.catalogue()
     store = ctx.secrets()
@@ -65,6 +64,8 @@ def _secret_warnings(ctx: Context):
 @pass_context
 def tasks(ctx: Context, project: str | None, show_hidden: bool, as_json: bool) -> None:
     """List projects and tasks with kind, enabled, schedules and last status."""
+    from duftui.store.runs import last_runs_by_task
+
     catalogue = ctx.catalogue()
     with ctx.store().read() as conn:
         last = last_runs_by_task(conn)

@@ -5,26 +5,16 @@ from __future__ import annotations
 import signal
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
 import click
 
 from duftui.commands.common import Context, fail, parse_when, pass_context
-from duftui.engine.control import ControlError, acknowledge_dead, cancel, cancel_retry, retry_now
-from duftui.engine.follow import Followed, LogFollower
-from duftui.engine.outcomes import status_exit_code
-from duftui.engine.params import ParamError, parse_overrides
-from duftui.engine.preview import preview_task
-from duftui.engine.streams import strip_ansi
-from duftui.engine.submit import SubmitError, Submitted, submit_project, submit_task
-from duftui.engine.supervisor import Supervisor
-from duftui.engine.wake import poke
-from duftui.schedule.lease import daemon_alive
-from duftui.store.audit import current_user
-from duftui.store.logs import LogLine, read_lines, tail
-from duftui.store.runs import get_run
-from duftui.store.states import Level, RunStatus, Trigger
+
+if TYPE_CHECKING:
+    from duftui.engine.follow import Followed, LogFollower
+    from duftui.engine.submit import Submitted
+    from duftui.store.logs import LogLine
 
 
 @click.command()
@@ -40,6 +30,14 @@ from duftui.store.states import Level, RunStatus, Trigger
 def run(ctx: Context, target: str, params: tuple[str, ...], is_project: bool, detach: bool,
         at: str | None, no_dependants: bool, max_parallel: int | None) -> None:
     """Run a task now and follow its log; the exit code follows the run."""
+    import anyio
+
+    from duftui.engine.params import ParamError, parse_overrides
+    from duftui.engine.submit import SubmitError, submit_project, submit_task
+    from duftui.engine.wake import poke
+    from duftui.schedule.lease import daemon_alive
+    from duftui.store.states import Trigger
+
     catalogue = ctx.catalogue()
     store = ctx.store()
     try:
@@ -78,6 +76,11 @@ def run(ctx: Context, target: str, params: tuple[str, ...], is_project: bool, de
 
 async def _follow_batch(ctx: Context, submitted: Submitted, embedded: bool,
                         max_parallel: int | None) -> int:
+    import anyio
+
+    from duftui.engine.follow import LogFollower
+    from duftui.engine.supervisor import Supervisor
+
     store = ctx.store()
     follower = LogFollower(store, batch_id=submitted.batch_id)
     supervisor = None
@@ -123,6 +126,11 @@ async def _follow_batch(ctx: Context, submitted: Submitted, embedded: bool,
 
 
 def _cancel_batch(ctx: Context, follower: LogFollower) -> None:
+    from duftui.engine.control import ControlError, cancel
+    from duftui.engine.wake import poke
+    from duftui.store.audit import current_user
+    from duftui.store.states import RunStatus
+
     with ctx.store().write() as conn:
         for item in follower.runs.values():
             if not RunStatus(item.status).finished:
@@ -135,6 +143,8 @@ def _cancel_batch(ctx: Context, follower: LogFollower) -> None:
 
 
 def _batch_exit_code(follower: LogFollower) -> int:
+    from duftui.engine.outcomes import status_exit_code
+
     for item in follower.latest_per_task():
         code = status_exit_code(item.status, item.exit_code)
         if code:
@@ -147,6 +157,8 @@ def _batch_exit_code(follower: LogFollower) -> int:
 
 
 def _print_line(item: Followed, line: LogLine, many: bool) -> None:
+    from duftui.engine.streams import strip_ansi
+
     text = line.text if sys.stdout.isatty() else strip_ansi(line.text)
     prefix = f"[{item.task_key.split('/', 1)[1]}] " if many else ""
     if line.stream == "event":
@@ -167,6 +179,13 @@ def _print_line(item: Followed, line: LogLine, many: bool) -> None:
 def logs(ctx: Context, run_id: int, follow: bool, tail_n: int | None, level: str | None,
          timestamps: bool, color: bool | None) -> None:
     """Print a run's log (with --follow, until it ends; exits with the run's status)."""
+    from duftui.engine.follow import Followed, LogFollower
+    from duftui.engine.outcomes import status_exit_code
+    from duftui.engine.streams import strip_ansi
+    from duftui.store.logs import read_lines, tail
+    from duftui.store.runs import get_run
+    from duftui.store.states import Level
+
     store = ctx.store()
     with store.read() as conn:
         run = get_run(conn, run_id)
@@ -223,6 +242,9 @@ def logs(ctx: Context, run_id: int, follow: bool, tail_n: int | None, level: str
 @pass_context
 def cancel_cmd(ctx: Context, run_id: int, retry_only: bool, reason: str | None) -> None:
     """Cancel a queued or running run (SIGTERM, then SIGKILL after the grace period)."""
+    from duftui.engine.control import cancel, cancel_retry
+    from duftui.store.audit import current_user
+
     _control(ctx, lambda conn: cancel_retry(conn, ctx.catalogue(), run_id, user=current_user())
              if retry_only else cancel(conn, ctx.catalogue(), run_id, user=current_user(),
                                        reason=reason))
@@ -233,6 +255,10 @@ def cancel_cmd(ctx: Context, run_id: int, retry_only: bool, reason: str | None) 
 @pass_context
 def retry_cmd(ctx: Context, run_id: int) -> None:
     """Queue a finished run again now (use `duftui logs -f` on the new id to follow it)."""
+    from duftui.engine.control import retry_now
+    from duftui.schedule.lease import daemon_alive
+    from duftui.store.audit import current_user
+
     result = _control(ctx, lambda conn: retry_now(conn, ctx.catalogue(), run_id,
                                                   user=current_user()))
     with ctx.store().read() as conn:
@@ -247,10 +273,16 @@ def retry_cmd(ctx: Context, run_id: int) -> None:
 @pass_context
 def ack_cmd(ctx: Context, run_id: int) -> None:
     """Acknowledge a dead run so it leaves the "needs attention" list."""
+    from duftui.engine.control import acknowledge_dead
+    from duftui.store.audit import current_user
+
     _control(ctx, lambda conn: acknowledge_dead(conn, run_id, user=current_user()))
 
 
 def _control(ctx: Context, action: Any) -> Any:
+    from duftui.engine.control import ControlError
+    from duftui.engine.wake import poke
+
     try:
         with ctx.store().write() as conn:
             result = action(conn)
@@ -271,6 +303,10 @@ def _control(ctx: Context, action: Any) -> Any:
 def preview(ctx: Context, task: str, params: tuple[str, ...], at: str | None,
             as_json: bool) -> None:
     """Show resolved parameters, file names, the command and the final SQL, without running."""
+    from duftui.engine.params import ParamError, parse_overrides
+    from duftui.engine.preview import preview_task
+    from duftui.engine.submit import SubmitError
+
     try:
         shown = preview_task(ctx.catalogue(), task, overrides=parse_overrides(params),
                              at=parse_when(at), secrets=ctx.secrets())

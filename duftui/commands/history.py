@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,9 +18,10 @@ from duftui.commands.common import (
     table,
 )
 from duftui.definitions.durations import humanize_seconds
-from duftui.store.export import export_csv, export_json
-from duftui.store.runs import RunFilter, list_runs
 from duftui.store.states import RunStatus, Trigger
+
+if TYPE_CHECKING:
+    from duftui.store.runs import RunFilter as RunFilter
 
 
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,6 +64,9 @@ def build_filter(
     batch_id: int | None,
     dead: bool,
 ) -> RunFilter:
+    from duftui.store.runs import RunFilter
+
+
     if task_key and "/" not in task_key:
         try:
             task_key = ctx.catalogue().task(task_key).key
@@ -87,6 +91,8 @@ def build_filter(
 @pass_context
 def runs(ctx: Context, limit: int, as_json: bool, **filters: Any) -> None:
     """List runs, newest first."""
+    from duftui.store.runs import list_runs
+
     flt = build_filter(ctx, **filters)
     with ctx.store().read() as conn:
         found = list_runs(conn, flt, limit=limit)
@@ -137,6 +143,8 @@ def history() -> None:
 @pass_context
 def export(ctx: Context, csv_path: str | None, json_path: str | None, **filters: Any) -> None:
     """Export runs matching the filters, oldest first, streaming in constant memory."""
+    from duftui.store.export import export_csv, export_json
+
     if bool(csv_path) == bool(json_path):
         raise click.UsageError("give exactly one of --csv FILE or --json FILE")
     flt = build_filter(ctx, **filters)

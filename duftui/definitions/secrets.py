@@ -14,10 +14,13 @@ import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomli_w
 
-from duftui.definitions.common import SecretRef
+if TYPE_CHECKING:
+    from duftui.definitions.common import SecretRef
+
 
 MASK = "********"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
