@@ -77,6 +77,7 @@ def run(ctx: Context, target: str, params: tuple[str, ...], is_project: bool, de
 async def _follow_batch(ctx: Context, submitted: Submitted, embedded: bool,
                         max_parallel: int | None) -> int:
     import anyio
+    import anyio.abc
 
     from duftui.engine.follow import LogFollower
     from duftui.engine.supervisor import Supervisor
@@ -113,10 +114,31 @@ async def _follow_batch(ctx: Context, submitted: Submitted, embedded: bool,
                     return
             await anyio.sleep(0.05)
 
+    def daemon_gone() -> bool:
+        from duftui.schedule.lease import daemon_alive
+
+        with store.read() as conn:
+            return daemon_alive(conn) is None
+
+    async def watch_daemon(tg: anyio.abc.TaskGroup) -> None:
+        """If the daemon stops while we wait, run the rest of the batch here."""
+        nonlocal supervisor
+        while supervisor is None:
+            await anyio.sleep(2.0)
+            if follower.done or not await anyio.to_thread.run_sync(daemon_gone):
+                continue
+            click.echo("· the daemon stopped; running the rest of this batch here", err=True)
+            supervisor = Supervisor(store, ctx.catalogue(), ctx.secrets(),
+                                    batch_id=submitted.batch_id, max_parallel=max_parallel,
+                                    poll_interval=0.1)
+            tg.start_soon(supervisor.run, True)
+
     async with anyio.create_task_group() as tg:
         tg.start_soon(on_signals, tg.cancel_scope)
         if supervisor is not None:
             tg.start_soon(supervisor.run, True)
+        else:
+            tg.start_soon(watch_daemon, tg)
         await printer()
         tg.cancel_scope.cancel()
     for item, line in follower.poll():

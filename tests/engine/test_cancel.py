@@ -84,3 +84,31 @@ def test_children_left_behind_by_a_finished_task_are_terminated(ws: Workspace, t
     orphan = int(pid_file.read_text())
     wait_for(lambda: not pid_alive(orphan), timeout=10)
     assert any("leftover process" in line for line in ws.lines(run.id, "event"))
+
+
+def test_cancel_when_the_supervisor_is_gone_ends_the_run_and_kills_the_orphan(
+        ws: Workspace) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import python_env
+
+    key = ws.python_task("orphan", "import time; print('up', flush=True); time.sleep(120)")
+    run_id = ws.submit(key).run_ids[0]
+    supervisor = subprocess.Popen([sys.executable, "-m", "tests.engine.supervise",
+                                   str(ws.root)], env=python_env(), stdout=subprocess.PIPE)
+    try:
+        task_pid = wait_for(lambda: ws.get(run_id).pid, timeout=30)
+        os.kill(supervisor.pid, signal.SIGKILL)
+        supervisor.wait(timeout=10)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    result = duftui(ws, "cancel", str(run_id))
+    assert result.returncode == 0
+    assert "cancelled (its supervisor was gone)" in result.stdout
+    run = ws.get(run_id)
+    assert run.status == RunStatus.CANCELLED
+    wait_for(lambda: not pid_alive(task_pid), timeout=10)

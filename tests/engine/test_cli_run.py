@@ -86,3 +86,20 @@ def test_run_a_project_and_preview(ws: Workspace) -> None:
     project = duftui(ws, "run", "--project", "p")
     assert project.returncode == 0, project.stderr
     assert project.stdout.startswith("day ")
+
+
+def test_run_waits_for_a_daemon_and_takes_over_when_it_is_gone(ws: Workspace) -> None:
+    """A fresh lease makes `duftui run` queue for the daemon; a stale one makes it run here."""
+    from duftui.schedule.lease import acquire
+    from duftui.store.timestamps import to_iso, utcnow
+
+    ws.python_task("ok", "print('fine')")
+    with ws.store.write() as conn:
+        # A lease held by a process on another host that never heartbeats again.
+        acquire(conn, holder="elsewhere:1:0.00", pid=1)
+        conn.exec_driver_sql("UPDATE lease SET host = 'elsewhere', heartbeat_at = ?",
+                             (to_iso(utcnow()),))
+    result = duftui(ws, "run", "p/ok", timeout=60)
+    assert "for the daemon (pid 1 on elsewhere" in result.stderr
+    assert "the daemon stopped; running the rest of this batch here" in result.stderr
+    assert result.returncode == 0 and result.stdout == "fine\n"
