@@ -1,7 +1,65 @@
-"""Commands registered by duftui.cli (filled in by the feature that owns them)."""
+"""`duftui import-duft DIR`: bring a DUFT configuration into the workspace."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from duftui.commands.common import Context, fail, pass_context
+from duftui.definitions.secrets import SecretError
+
+
+@click.command("import-duft")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--into",
+    "into",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace to write into (default: the current workspace).",
+)
+@click.option("--project", help="Project key (default: the DUFT folder's name, lower-cased).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite files, connections and secrets changed since the last import.",
+)
+@pass_context
+def import_duft_cmd(
+    ctx: Context, source: Path, into: Path | None, project: str | None, force: bool
+) -> None:
+    """Convert a DUFT config directory (system/ + user/, or flat) into tasks and connections.
+
+    Prints every change, every DUFT field it could not map, and checks the result like
+    `duftui validate`. Running it again changes nothing unless the DUFT files changed;
+    files edited since the last import are kept unless --force.
+    """
+    from duftui.definitions.duft_import import DuftImportError, import_duft
+
+    workspace = into.expanduser().resolve() if into else ctx.workspace
+    try:
+        report = import_duft(source, workspace, secrets=ctx.secrets(), project=project, force=force)
+    except (DuftImportError, SecretError) as exc:
+        fail(str(exc))
+    click.echo(
+        f"DUFT configuration {report.source} ({report.layout} layout) -> project "
+        f"{report.project} in {workspace}"
+    )
+    for action, what in report.changes:
+        click.echo(f"  {action:<14} {what}")
+    for what in report.kept:
+        click.echo(f"  {'kept':<14} {what}: changed since the last import (--force overwrites)")
+    if not report.changed:
+        click.echo(f"nothing changed: {report.unchanged} item(s) already up to date")
+    if report.notes:
+        click.echo(f"not mapped ({len(report.notes)}):")
+        for note in report.notes:
+            click.echo(f"  {note}")
+    if report.problems:
+        click.echo("the imported definitions have problems:", err=True)
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(1)
+
+
+COMMANDS: list[click.Command] = [import_duft_cmd]

@@ -74,7 +74,7 @@ class RunSpec(Strict):
     args: list[str] = Field(default_factory=list)
     shell: bool = False
     interpreter: str | None = None
-    cwd: Literal["task", "root"] = "task"
+    cwd: Literal["task", "root", "script"] = "task"
     connections: list[str] = Field(default_factory=list)
     env: dict[str, str | SecretRef] = Field(default_factory=dict)
     duft: bool = False
@@ -140,7 +140,10 @@ class Output(Strict):
     zip: bool = False
     zip_name: str | None = None
     gpg_recipient: str | None = None
+    gpg_home: str | None = None
+    gpg_always_trust: bool = True
     md5: bool = True
+    sheet: str = "data"
 
     @field_validator("delimiter")
     @classmethod
@@ -171,6 +174,7 @@ class Deliver(Strict):
     path: str
     overwrite: bool = True
     retries: int = Field(default=2, ge=0, le=20)
+    retry_delay: Duration = timedelta(seconds=2)
 
     @model_validator(mode="after")
     def _remote_needs_connection(self) -> Deliver:
@@ -191,6 +195,7 @@ class Notify(Strict):
     attach_output: bool = False
     embed_output: bool = False
     max_attach_kb: int = Field(default=10_240, ge=1)
+    log_lines: int = Field(default=40, ge=0, le=10_000)
     connection: str = "smtp"
 
 

@@ -174,12 +174,22 @@ def build_plan(
     env.update({name: as_env_value(value) for name, value in params.items()})
     for key, value in spec.run.env.items():
         env[key] = str(resolver.value(value, f"run.env.{key}"))
-    cwd = entry.folder if spec.run.cwd == "task" else workspace
+    cwd = working_directory(entry, spec, workspace)
     argv = _argv(entry, spec, run, params, env)
     timeout = spec.timeout.total_seconds() if spec.timeout else None
     return LaunchPlan(argv=argv, cwd=cwd, env=env, output_dir=output_dir,
                       masker=resolver.masker, timeout=timeout,
                       kill_grace=spec.run.kill_grace.total_seconds(), params=params)
+
+
+def working_directory(entry: TaskEntry, spec: Task, workspace: Path) -> Path:
+    """`task`: the project folder; `root`: the workspace; `script`: the script's own folder
+    (where DUFT runs its scripts)."""
+    if spec.run.cwd == "root":
+        return workspace
+    if spec.run.cwd == "script" and spec.run.file:
+        return (entry.folder / spec.run.file).resolve().parent
+    return entry.folder
 
 
 def _argv(entry: TaskEntry, spec: Task, run: Run, params: dict, env: dict[str, str]) -> list[str]:

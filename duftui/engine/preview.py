@@ -9,7 +9,7 @@ from typing import Any
 
 from duftui.definitions.loader import Catalogue
 from duftui.definitions.secrets import SecretStore
-from duftui.engine.launch import uses_step_runner
+from duftui.engine.launch import uses_step_runner, working_directory
 from duftui.engine.params import resolve_params
 from duftui.engine.submit import runnable
 from duftui.engine.templates import expand, expand_name, logical_local
@@ -38,7 +38,7 @@ def preview_task(
         "logical_time": local.isoformat(timespec="seconds"),
         "params": {name: {"value": stored[name], "source": resolved.sources.get(name, "")}
                    for name in stored},
-        "cwd": str(entry.folder if spec.run.cwd == "task" else catalogue.root),
+        "cwd": str(working_directory(entry, spec, catalogue.root)),
         "files": {},
     }
     if uses_step_runner(spec):

@@ -63,8 +63,11 @@ def inject_parameters(notebook: NotebookNode, params: dict[str, Any]) -> Injecti
         notebook.cells[index].source = duft_params_source(params)
         injection.duft_cell = index + 1
     tagged = next(
-        (i for i, cell in enumerate(notebook.cells)
-         if cell.cell_type == "code" and PARAMETERS_TAG in _tags(cell)),
+        (
+            i
+            for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and PARAMETERS_TAG in _tags(cell)
+        ),
         None,
     )
     if tagged is not None:

@@ -175,5 +175,13 @@ def test_cwd_task_and_root(ws: Workspace) -> None:
         file = "scripts/rooted.py"
         cwd = "root"
         """, "import os; print(os.getcwd())")
+    ws.task("inscripts", """
+        name = "inscripts"
+        [run]
+        kind = "python"
+        file = "scripts/inscripts.py"
+        cwd = "script"
+        """, "import os; print(os.getcwd())")
     assert ws.lines(ws.run("p/where").id, "stdout") == [str(ws.root / "tasks" / "p")]
+    assert ws.lines(ws.run("p/inscripts").id, "stdout") == [str(ws.root / "tasks/p/scripts")]
     assert ws.lines(ws.run("p/rooted").id, "stdout") == [str(ws.root)]

@@ -1,0 +1,180 @@
+"""`duftui import-duft`: a DUFT configuration built here, imported, validated and run."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from duftui.store.states import RunStatus
+from tests.compat.conftest import duft_config
+from tests.conftest import Cli
+from tests.engine.conftest import Workspace
+
+
+def _import(ws: Workspace, source: Path, *args: str):
+    return Cli(ws.root)("import-duft", str(source), "--project", "duftcfg", *args)
+
+
+def _toml(path: Path) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_import_maps_tasks_connections_secrets_and_schedules(ws: Workspace, tmp_path) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    result = _import(ws, source)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    project = ws.root / "tasks" / "duftcfg"
+    assert "created        tasks/duftcfg/sample.toml" in out
+    assert "stored secret  duft.ANA.password" in out
+    # Every field it could not map is reported.
+    assert "dataTasks[2] ROOT-SAMPLE: field 'retries' not mapped" in out
+    assert "data connection 'MyOwnConnection' is defined nowhere" in out
+    assert "pythonFile 'does_not_exist.ipynb' not found" in out
+    assert "dataConnections ANA: field 'allowQueryEngine' not mapped" in out
+    assert "user/config.json: 'djangoDatabases' not mapped" in out
+
+    sample = _toml(project / "sample.toml")
+    assert sample["duft_id"] == "SAMPLE" and sample["hidden"] is True
+    assert sample["run"] == {
+        "kind": "python",
+        "file": "scripts/sample_task.py",
+        "cwd": "script",
+        "connections": ["ANA"],
+        "duft": True,
+    }
+    assert sample["params"]["name"] == {
+        "default": "Daenerys",
+        "title": "Name",
+        "description": "The name you want to be displayed.",
+        "allow_override": True,
+    }
+    assert sample["params"]["simulate_error"]["prompt"] is True
+    assert sample["schedule"] == [{"cron": {"minute": "0", "hour": "9", "day_of_week": "mon"}}]
+    assert _toml(project / "root-sample.toml")["run"]["cwd"] == "root"
+    notebook_task = _toml(project / "sample-notebook.toml")
+    assert notebook_task["run"]["kind"] == "notebook"
+    assert notebook_task["run"]["connections"] == ["ANA"]
+    assert not (project / "non-existing.toml").exists()
+    assert (project / "scripts" / "data_task_helpers.py").exists()
+
+    connections = (ws.root / "connections.toml").read_text()
+    assert "pa55-word-ana" not in connections
+    ana = tomllib.loads(connections)["ANA"]
+    assert ana["duft_id"] == "ANA" and ana["type"] == "duft"
+    assert ana["params"]["password"] == {
+        "type": "password",
+        "label": "Password",
+        "value": {"secret": "duft.ANA.password"},
+    }
+    assert ana["params"]["port"]["value"] == 1433
+    assert ana["params"]["type"]["value"] == "MSSQL"
+    assert ws.secrets().get("duft.ANA.password") == "pa55-word-ana"
+
+    validated = Cli(ws.root)("validate")
+    assert validated.exit_code == 0, validated.output
+
+
+def test_imported_tasks_run_unmodified(ws: Workspace, tmp_path) -> None:
+    assert _import(ws, duft_config(tmp_path / "duft-config")).exit_code == 0
+    run = ws.run("duftcfg/sample", overrides={"name": "Arya"})
+    lines = ws.lines(run.id)
+    assert run.status == RunStatus.SUCCEEDED, lines
+    assert "Sample Data Task >>>: SCRIPT STARTING!" in lines
+    assert "Sample Data Task >>>: Progress for Arya: 1/1" in lines
+    assert any("'password': '********'" in line for line in lines)
+    assert not any("pa55-word-ana" in line for line in lines)
+
+    failed = ws.run("duftcfg/sample", overrides={"simulate_error": True})
+    assert failed.status == RunStatus.FAILED and failed.exit_code == 1
+    assert "A simulated error occurred!" in (failed.error or "")
+
+    notebook = ws.run("duftcfg/sample-notebook")
+    lines = ws.lines(notebook.id)
+    assert notebook.status == RunStatus.SUCCEEDED, lines
+    assert "Jupyter Sample Data Task >>>: Hello Cersei on 127.0.0.1" in lines
+
+
+def test_a_second_import_changes_nothing(ws: Workspace, tmp_path) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    assert _import(ws, source).exit_code == 0
+    before = _snapshot(ws.root)
+    again = _import(ws, source)
+    assert again.exit_code == 0
+    assert "nothing changed:" in again.output
+    assert "created" not in again.output and "updated" not in again.output
+    assert _snapshot(ws.root) == before
+
+
+def test_hand_edits_are_kept_unless_forced(ws: Workspace, tmp_path) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    assert _import(ws, source).exit_code == 0
+    edited = ws.root / "tasks" / "duftcfg" / "sample.toml"
+    edited.write_text(
+        edited.read_text().replace('name = "Sample Data Task"', 'name = "My own name"')
+    )
+    connections = ws.root / "connections.toml"
+    connections.write_text(connections.read_text().replace('"Server name"', '"Host"'))
+    ws.secrets().set("duft.ANA.password", "rotated-by-hand")
+    # The DUFT side changes too: an unedited task follows it, edited things do not.
+    tasks = json.loads((source / "system" / "data_tasks.json").read_text())
+    tasks["dataTasks"][0]["description"] = "Changed in DUFT"
+    tasks["dataTasks"][1]["description"] = "Notebook changed in DUFT"
+    (source / "system" / "data_tasks.json").write_text(json.dumps(tasks))
+
+    result = _import(ws, source)
+    assert result.exit_code == 0, result.output
+    assert (
+        "kept           tasks/duftcfg/sample.toml: changed since the last import" in result.output
+    )
+    assert "kept           connections.toml [ANA]" in result.output
+    assert "kept           secret duft.ANA.password" in result.output
+    assert "updated        tasks/duftcfg/sample-notebook.toml" in result.output
+    assert 'name = "My own name"' in edited.read_text()
+    assert '"Host"' in connections.read_text()
+    assert ws.secrets().get("duft.ANA.password") == "rotated-by-hand"
+
+    forced = _import(ws, source, "--force")
+    assert "overwrote      tasks/duftcfg/sample.toml" in forced.output
+    assert 'description = "Changed in DUFT"' in edited.read_text()
+    assert '"Host"' not in connections.read_text()
+    assert Cli(ws.root)("secret", "list").exit_code == 0
+    from duftui.definitions.secrets import SecretStore
+    from duftui.locations import secrets_file
+
+    assert SecretStore(secrets_file()).get("duft.ANA.password") == "pa55-word-ana"
+
+
+def test_flat_layout_and_existing_connections_are_kept(ws: Workspace, tmp_path) -> None:
+    (ws.root / "connections.toml").write_text(
+        '# our connections\n[clinic_db]\ntype = "sqlite"\npath = "clinic.db"\n'
+    )
+    source = duft_config(tmp_path / "flat", layout="flat")
+    result = _import(ws, source)
+    assert result.exit_code == 0, result.output
+    assert "(flat layout)" in result.output
+    text = (ws.root / "connections.toml").read_text()
+    assert text.startswith("# our connections\n[clinic_db]")
+    assert "[ANA]" in text
+    scripts = ws.root / "tasks" / "duftcfg" / "scripts"
+    assert (scripts / "sample_task.py").exists()
+    assert not (scripts / "config.json").exists(), "the user's config (passwords) is not copied"
+    assert not (scripts / "data_tasks.json").exists()
+    run = ws.run("duftcfg/sample")
+    assert run.status == RunStatus.SUCCEEDED, ws.lines(run.id)
+
+
+def test_not_a_duft_folder_is_refused(ws: Workspace, tmp_path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = Cli(ws.root)("import-duft", str(tmp_path / "empty"))
+    assert result.exit_code == 1
+    assert "not a DUFT configuration" in result.output
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "state.db" not in p.name
+    }
