@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.engine_support import make_workspace, percentile, start_supervisor, stop  # noqa: E402
+from bench.engine_support import make_workspace, percentile, start_supervisor, stop
 
 
 def bare_spawn(n: int) -> list[float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.engine_support import make_workspace  # noqa: E402
+from bench.engine_support import make_workspace
 
 FLOOD = """
 import sys

@@ -14,7 +14,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.engine_support import make_workspace  # noqa: E402
+from bench.engine_support import make_workspace
 
 
 async def bare(n: int, parallel: int, script: Path) -> float:

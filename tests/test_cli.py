@@ -20,7 +20,7 @@ from tests.conftest import Cli, python_env, write
 def test_validate_is_clean_on_the_examples(cli: Cli) -> None:
     result = cli("validate")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: 3 projects")
+    assert result.output.startswith("ok: 5 projects")
 
 
 def test_validate_lists_every_problem_and_exits_1(cli: Cli) -> None:

@@ -82,6 +82,8 @@ class FtpConnection(_Remote):
     type: Literal["ftp"]
     port: int = 21
     tls: bool = False
+    ca_file: str | None = None
+    verify: bool = True
     passive: bool = True
     base_path: str | None = None
     timeout: float = 30.0
@@ -93,6 +95,7 @@ class SmbConnection(_Remote):
     share: str
     domain: str = ""
     base_path: str | None = None
+    timeout: float = 30.0
 
 
 class SmtpConnection(_Remote):

@@ -52,7 +52,11 @@ def preview_task(
     else:
         shown["command"] = str(spec.run.file)
     if spec.output is not None:
-        shown["files"]["output file"] = expand_name(spec.output.name, local)
+        from pathlib import Path
+
+        from duftui.steps.output import rows_file
+
+        shown["files"]["output file"] = rows_file(spec.output, local, Path(".")).name
         if spec.output.zip:
             zip_name = spec.output.zip_name or shown["files"]["output file"] + ".zip"
             shown["files"]["zip file"] = expand_name(zip_name, local)

@@ -204,6 +204,7 @@ class Supervisor:
                 prepared.append(Prepared(item, None, error=f"not started: {exc}"))
                 continue
             plan.output_dir.mkdir(parents=True, exist_ok=True)
+            plan.env["DUFTUI_DB"] = str(self.store.path)  # the step runner records here
             self.writer.add(item.run_id, "event", Level.INFO,
                             self._start_message(item.run.attempt, item.run.max_attempts, plan))
             try:

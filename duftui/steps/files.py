@@ -1,0 +1,68 @@
+"""The files source (`run.kind = "files"`): copy the files matching a glob from a local
+folder, SFTP, FTP or SMB into the run's folder (`source/…`, keeping sub-folders), and
+after a successful run delete the originals when `delete_after` asks for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from duftui.engine.templates import TemplateError, expand_name
+from duftui.steps.context import StepContext
+from duftui.steps.errors import StepError
+from duftui.steps.remote import Found, open_remote
+from duftui.steps.report import Reporter, human_size
+
+
+@dataclass
+class Fetched:
+    files: list[Path] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)
+    pattern: str = ""
+    where: str = ""
+
+
+def source_pattern(ctx: StepContext) -> str:
+    source = ctx.spec.source
+    assert source is not None and source.path
+    try:
+        return expand_name(source.path, ctx.logical_time)
+    except TemplateError as exc:
+        raise StepError(f"source: path {source.path!r}: {exc}") from None
+
+
+def fetch_files(ctx: StepContext, reporter: Reporter) -> Fetched:
+    source = ctx.spec.source
+    assert source is not None
+    pattern = source_pattern(ctx)
+    target = ctx.output_dir / "source"
+    fetched = Fetched(pattern=pattern)
+    with open_remote("files", source.connection, ctx.connections, ctx.workspace) as remote:
+        fetched.where = remote.label
+        fetched.found = remote.glob(pattern, source.recursive)
+        reporter.info(
+            f"source: {len(fetched.found)} file(s) match {pattern} on {remote.label}"
+            + (" (recursive)" if source.recursive else "")
+        )
+        total = 0
+        for index, item in enumerate(fetched.found, 1):
+            local = target / item.rel
+            local.parent.mkdir(parents=True, exist_ok=True)
+            remote.download(item.path, local)
+            size = local.stat().st_size
+            total += size
+            reporter.output(local, "source")
+            reporter.info(f"source: {item.path} ({human_size(size)})")
+            reporter.progress(index, len(fetched.found), "files")
+            fetched.files.append(local)
+    return fetched
+
+
+def delete_sources(ctx: StepContext, fetched: Fetched, reporter: Reporter) -> None:
+    """Remove the originals (only called once every later step succeeded)."""
+    source = ctx.spec.source
+    assert source is not None
+    with open_remote("files", source.connection, ctx.connections, ctx.workspace) as remote:
+        for item in fetched.found:
+            remote.remove(item.path)
+            reporter.info(f"source: deleted {item.path} on {remote.label} (delete_after)")

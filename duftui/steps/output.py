@@ -1,0 +1,220 @@
+"""The `[output]` step: write rows in the chosen format under a templated name, then — in
+Atlas order (DESIGN §7) — encrypt with GPG, write an `.md5` file, and zip.
+
+Files are written under a temporary `.NAME.part` name and renamed when complete, so a
+failed or killed run never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+from duftui.definitions.models import Output
+from duftui.engine.templates import TemplateError, expand_name
+from duftui.steps.errors import StepError, os_error_text
+from duftui.steps.formats import EXTENSIONS, Rows, open_writer
+from duftui.steps.report import Reporter, human_size, md5_of
+
+
+def target_path(template: str, at: datetime, folder: Path, extension: str | None = None) -> Path:
+    """A templated file name; relative names land in the run's folder. A name without any
+    suffix gets the format's extension ("output_%Y%m%d" → "output_20260101.csv")."""
+    try:
+        name = expand_name(template, at)
+    except TemplateError as exc:
+        raise StepError(f"output: file name {template!r}: {exc}") from None
+    path = Path(name).expanduser()
+    if extension and not path.suffix:
+        path = path.with_name(f"{path.name}.{extension}")
+    return path if path.is_absolute() else folder / path
+
+
+def claim(path: Path, overwrite: bool) -> Path:
+    """Check the overwrite rule before writing; create the folder."""
+    if path.exists() and not overwrite:
+        raise StepError(
+            f"output: {path} already exists and overwrite = false; "
+            "remove it or set overwrite = true"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StepError(
+            f"output: cannot create folder {path.parent}: {os_error_text(exc)}"
+        ) from None
+    return path
+
+
+def partial(path: Path) -> Path:
+    return path.with_name(f".{path.name}.part")
+
+
+def write_rows(
+    path: Path,
+    output: Output,
+    columns: list[str],
+    blocks: Iterable[Rows],
+    on_block: Callable[[int], None] | None = None,
+) -> int:
+    """Stream row blocks into `path`; returns the number of rows written."""
+    claim(path, output.overwrite)
+    part = partial(path)
+    try:
+        writer = open_writer(part, output)
+    except OSError as exc:
+        raise StepError(f"output: cannot create {path}: {os_error_text(exc)}") from None
+    try:
+        writer.begin(columns)
+        for block in blocks:
+            writer.write(block)
+            if on_block is not None:
+                on_block(writer.rows)
+        writer.close()
+        os.replace(part, path)
+    except BaseException as exc:
+        try:
+            writer.abort()
+        except OSError:
+            pass
+        part.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StepError(f"output: cannot write {path}: {os_error_text(exc)}") from None
+        raise
+    return writer.rows
+
+
+def rows_file(output: Output, at: datetime, folder: Path) -> Path:
+    return target_path(output.name, at, folder, EXTENSIONS.get(output.format))
+
+
+def rename_files(
+    files: list[Path], output: Output, at: datetime, folder: Path, reporter: Reporter
+) -> list[Path]:
+    """Files from a source or script keep their names, unless `[output] name` is set and
+    there is one file: then it is copied to that (templated) name."""
+    if "name" not in output.model_fields_set or len(files) != 1:
+        return files
+    target = claim(target_path(output.name, at, folder), output.overwrite)
+    if target.resolve() == files[0].resolve():
+        return files
+    _copy(files[0], target)
+    reporter.output(target, "output")
+    return [target]
+
+
+def _copy(source: Path, target: Path) -> None:
+    part = partial(target)
+    try:
+        shutil.copyfile(source, part)
+        os.replace(part, target)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise StepError(
+            f"output: cannot copy {source.name} to {target}: {os_error_text(exc)}"
+        ) from None
+
+
+def finish_files(
+    files: list[Path], output: Output, at: datetime, folder: Path, reporter: Reporter
+) -> list[Path]:
+    """GPG → md5 → zip; returns the files to deliver."""
+    current = list(files)
+    if output.gpg_recipient:
+        current = [encrypt(path, output, folder, reporter) for path in current]
+    sums: list[Path] = []
+    if output.md5:
+        for path in current:
+            target = claim(folder / f"{path.name}.md5", output.overwrite)
+            try:
+                target.write_text(f"{md5_of(path)}  {path.name}\n", encoding="utf-8")
+            except OSError as exc:
+                raise StepError(f"output: cannot write {target}: {os_error_text(exc)}") from None
+            reporter.output(target, "output")
+            sums.append(target)
+    if not output.zip:
+        return current + sums
+    return [make_zip(current, sums, output, at, folder, reporter)]
+
+
+def encrypt(path: Path, output: Output, folder: Path, reporter: Reporter) -> Path:
+    """Encrypt one file to the recipient's public key with python-gnupg (binary .gpg)."""
+    import gnupg
+
+    recipient = output.gpg_recipient
+    target = claim(folder / f"{path.name}.gpg", output.overwrite)
+    home = os.path.expanduser(output.gpg_home) if output.gpg_home else None
+    try:
+        # Keys come from the local keyring only: never a network lookup (WKD, keyservers).
+        gpg = gnupg.GPG(
+            gnupghome=home, options=["--auto-key-locate", "local", "--no-auto-key-retrieve"]
+        )
+    except (OSError, ValueError) as exc:
+        raise StepError(
+            f"output: gpg is not usable ({exc}); install GnuPG or fix gpg_home"
+        ) from None
+    part = partial(target)
+    with open(path, "rb") as handle:
+        result = gpg.encrypt_file(
+            handle, [recipient], output=str(part), armor=False, always_trust=output.gpg_always_trust
+        )
+    if not result.ok or not part.exists():
+        part.unlink(missing_ok=True)
+        detail = _gpg_reason(result.status, result.stderr)
+        raise StepError(
+            f"output: gpg could not encrypt {path.name} to {recipient!r}: {detail}"
+            f" (is the public key in the keyring{' ' + home if home else ''}?)"
+        )
+    os.replace(part, target)
+    reporter.output(target, "output")
+    reporter.info(f"output: encrypted {path.name} for {recipient} → {target.name}")
+    return target
+
+
+def _gpg_reason(status: str | None, stderr: str | None) -> str:
+    lines = [
+        line.removeprefix("gpg: ")
+        for line in (stderr or "").splitlines()
+        if line.startswith("gpg: ")
+    ]
+    return "; ".join(lines[-2:]) or status or "unknown error"
+
+
+def make_zip(
+    data: list[Path],
+    sums: list[Path],
+    output: Output,
+    at: datetime,
+    folder: Path,
+    reporter: Reporter,
+) -> Path:
+    """One archive of the data files and their .md5 files: `zip_name`, else the single
+    data file's name + ".zip", else the output name + ".zip"."""
+    files = data + sums
+    if output.zip_name:
+        target = target_path(output.zip_name, at, folder, "zip")
+    elif len(data) == 1:
+        target = folder / f"{data[0].name}.zip"
+    else:
+        base = target_path(output.name, at, folder)
+        target = base if base.suffix == ".zip" else base.with_name(f"{base.name}.zip")
+    claim(target, output.overwrite)
+    part = partial(target)
+    try:
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+            for path in files:
+                archive.write(path, arcname=path.name)
+        os.replace(part, target)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise StepError(f"output: cannot write {target}: {os_error_text(exc)}") from None
+    reporter.output(target, "output")
+    reporter.info(
+        f"output: zipped {len(files)} file(s) into {target.name} "
+        f"({human_size(target.stat().st_size)})"
+    )
+    return target
