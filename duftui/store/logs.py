@@ -18,6 +18,7 @@ row per line and a fast one never pays one transaction per line.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -30,6 +31,16 @@ CHUNK_BYTES = 64 * 1024
 _STREAM_CODE = {"stdout": "o", "stderr": "e", "event": "v"}
 _STREAM_NAME = {v: k for k, v in _STREAM_CODE.items()}
 _LEVEL_CHAR = {level: str(level // 10) for level in (10, 20, 30, 40, 50)}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LINE_OVERHEAD = 8
+
+
+def _utf8_size(lines: list[str]) -> int:
+    """Bytes the lines take in the row (CHUNK_BYTES counts bytes, not characters)."""
+    joined = "".join(lines)
+    if joined.isascii():
+        return len(joined) + _LINE_OVERHEAD * len(lines)
+    return len(joined.encode("utf-8", "surrogatepass")) + _LINE_OVERHEAD * len(lines)
 
 
 def level_chars(levels: Iterable[int]) -> str:
@@ -104,7 +115,7 @@ class OpenChunk:
         self.texts.extend(lines)
         self.levels.append(levels)
         self.streams.append(_STREAM_CODE.get(stream, "o") * len(lines))
-        self.size += sum(map(len, lines)) + 8 * len(lines)
+        self.size += _utf8_size(lines)
         self.max_level = max(self.max_level, max_level)
         return seq
 
@@ -115,11 +126,11 @@ class OpenChunk:
             return 0
         budget = CHUNK_BYTES - self.size
         head = lines[:free]
-        if sum(map(len, head)) + 8 * len(head) <= budget:
+        if _utf8_size(head) <= budget:
             return len(head)
         taken = 0
         for line in head:
-            budget -= len(line) + 8
+            budget -= _utf8_size([line])
             if budget < 0 and (taken or self.texts):
                 break
             taken += 1
@@ -129,9 +140,16 @@ class OpenChunk:
         body = "\n".join(self.texts)
         if body.count("\n") != len(self.texts) - 1:
             body = "\n".join(text.replace("\n", "\\n") for text in self.texts)
-        meta = json.dumps({"l": "".join(self.levels), "s": "".join(self.streams),
-                           "t": self.times}, separators=(",", ":"))
-        return meta + "\n" + body
+        meta = json.dumps(
+            {"l": "".join(self.levels), "s": "".join(self.streams), "t": self.times},
+            separators=(",", ":"),
+        )
+        payload = meta + "\n" + body
+        if not payload.isascii() and _SURROGATE.search(payload):
+            # Lone surrogates cannot be stored as UTF-8; one such line must not fail the
+            # flush (and with it every other run's lines).
+            payload = _SURROGATE.sub("\ufffd", payload)
+        return payload
 
 
 _UPSERT = text(
@@ -190,12 +208,23 @@ def _decode(first_seq: int, payload: str) -> Iterator[LogLine]:
     marks = [offset for offset, _ in times] + [len(texts)]
     for index, (start, ts) in enumerate(times):
         for offset in range(start, marks[index + 1]):
-            yield LogLine(first_seq + offset, ts, _STREAM_NAME.get(streams[offset], "stdout"),
-                          int(levels[offset]) * 10, texts[offset])
+            yield LogLine(
+                first_seq + offset,
+                ts,
+                _STREAM_NAME.get(streams[offset], "stdout"),
+                int(levels[offset]) * 10,
+                texts[offset],
+            )
 
 
-def _count(payload: str) -> int:
-    return len(json.loads(payload.partition("\n")[0])["l"])
+def _chunk_start(conn: Connection, run_id: int, seq: int) -> int:
+    """first_seq of the chunk holding line `seq`: one probe of the (run_id, first_seq) index,
+    so seeking to line N of a million-line log does not read the chunks before it."""
+    found = conn.execute(
+        text("SELECT max(first_seq) FROM log_chunk WHERE run_id = :r AND first_seq <= :s"),
+        {"r": run_id, "s": seq},
+    ).scalar()
+    return int(found) if found is not None else seq
 
 
 def read_lines(
@@ -207,31 +236,34 @@ def read_lines(
 ) -> list[LogLine]:
     """Up to `limit` lines with seq >= start_seq (optionally only at or above a level)."""
     out: list[LogLine] = []
-    cursor_seq = start_seq
+    if limit <= 0:
+        return out
+    start_seq = max(1, start_seq)
+    query = (
+        "SELECT first_seq, line_count, lines FROM log_chunk WHERE run_id = :r AND first_seq >= :f"
+    )
+    if min_level is not None:
+        query += " AND max_level >= :lvl"
+    query += " ORDER BY first_seq LIMIT 8"
+    from_first = _chunk_start(conn, run_id, start_seq)
     while len(out) < limit:
-        query = (
-            "SELECT first_seq, lines, max_level FROM log_chunk WHERE run_id = :r "
-            "AND first_seq + line_count > :s"
-        )
-        if min_level is not None:
-            query += " AND max_level >= :lvl"
-        query += " ORDER BY first_seq LIMIT 8"
         rows = conn.execute(
-            text(query), {"r": run_id, "s": cursor_seq, "lvl": min_level or 0}
+            text(query), {"r": run_id, "f": from_first, "lvl": min_level or 0}
         ).all()
         if not rows:
             break
-        for first_seq, payload, _max in rows:
+        for first_seq, count, payload in rows:
+            if first_seq + count <= start_seq:
+                continue
             for line in _decode(first_seq, payload):
-                if line.seq < cursor_seq:
+                if line.seq < start_seq:
                     continue
                 if min_level is not None and line.level < min_level:
                     continue
                 out.append(line)
                 if len(out) >= limit:
                     return out
-        last_first, last_payload, _ = rows[-1]
-        cursor_seq = last_first + _count(last_payload)
+        from_first = rows[-1][0] + 1
     return out
 
 
@@ -252,24 +284,40 @@ def first_at_level(conn: Connection, run_id: int, level: int) -> int | None:
     return found[0].seq if found else None
 
 
+def _prefilter(lowered: str) -> str:
+    """The longest piece of a lowered needle that SQLite's `lower()` (ASCII only) can find.
+
+    A line whose Python-lowered text contains the needle contains this piece in
+    `lower(lines)` too, unless the match came from one of the two non-ASCII characters
+    that Python lowers to ASCII (U+0130, U+212A); chunks holding those are always read.
+    Stored lines have their newlines escaped, so the piece never spans one.
+    """
+    pieces = re.split(r"[^\x00-\x09\x0b-\x7f]+", lowered)
+    return max(pieces, key=len)
+
+
 def search(
     conn: Connection, run_id: int, needle: str, start_seq: int = 1, backwards: bool = False
 ) -> int | None:
-    """Sequence number of the next line containing `needle` (case-insensitive)."""
+    """Sequence number of the next line containing `needle` (case-insensitive), from
+    `start_seq` on (or back from it)."""
     lowered = needle.lower()
+    piece = _prefilter(lowered)
+    where = "run_id = :r"
+    params: dict[str, object] = {"r": run_id, "s": start_seq, "n": piece}
+    if piece:
+        where += (
+            " AND (instr(lower(lines), :n) > 0 OR instr(lines, '\u0130') > 0"
+            " OR instr(lines, '\u212a') > 0)"
+        )
     if backwards:
-        query = (
-            "SELECT first_seq, lines FROM log_chunk WHERE run_id = :r AND first_seq <= :s "
-            "AND instr(lower(lines), :n) > 0 ORDER BY first_seq DESC"
-        )
+        query = f"SELECT first_seq, lines FROM log_chunk WHERE {where} AND first_seq <= :s"
+        query += " ORDER BY first_seq DESC"
     else:
-        query = (
-            "SELECT first_seq, lines FROM log_chunk WHERE run_id = :r "
-            "AND first_seq + line_count > :s AND instr(lower(lines), :n) > 0 ORDER BY first_seq"
-        )
-    for first_seq, payload in conn.execute(
-        text(query), {"r": run_id, "s": start_seq, "n": lowered}
-    ):
+        params["f"] = _chunk_start(conn, run_id, start_seq)
+        query = f"SELECT first_seq, lines FROM log_chunk WHERE {where} AND first_seq >= :f"
+        query += " ORDER BY first_seq"
+    for first_seq, payload in conn.execute(text(query), params):
         lines = list(_decode(first_seq, payload))
         if backwards:
             lines.reverse()

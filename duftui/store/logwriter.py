@@ -35,6 +35,7 @@ class LogWriter:
         self._store = store
         self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._open: dict[int, OpenChunk] = {}
+        self._checked: set[int] = set()
         self._listener = listener
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="duftui-logwriter", daemon=True)
@@ -117,56 +118,83 @@ class LogWriter:
                 return
 
     def _flush(self, batch: list[tuple[Any, ...]]) -> None:
-        calls: list[tuple[Callable[[Connection], Any], Future[Any]]] = []
+        # A call whose caller cancelled its future in the meantime is skipped; the others
+        # are marked running, so nothing can make delivering their results fail later.
+        calls = [
+            (entry[1], entry[2])
+            for entry in batch
+            if entry[0] == "call" and entry[2].set_running_or_notify_cancel()
+        ]
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        notices: list[tuple[int, int, float, str, int, str]] = []
         for attempt in range(5):
             try:
-                notices: list[tuple[int, int, float, str, int, str]] = []
-                with self._store.write() as conn:
-                    dirty: dict[tuple[int, int], OpenChunk] = {}
-                    calls = []
-                    for entry in batch:
-                        if entry[0] == "line":
-                            seq = self._add_line(conn, dirty, *entry[1:])
-                            if self._listener is not None:
-                                notices.append((entry[1], seq, *entry[2:]))
-                        elif entry[0] == "block":
-                            seq = self._add_block(conn, dirty, *entry[1:])
-                            if self._listener is not None:
-                                _run, ts, stream, chars, _top, lines = entry[1:]
-                                notices.extend(
-                                    (_run, seq + i, ts, stream, int(chars[i]) * 10, line)
-                                    for i, line in enumerate(lines)
-                                )
-                        elif entry[0] == "call":
-                            calls.append((entry[1], entry[2]))
-                    write_chunks(conn, dirty.values())
-                    results = []
-                    for fn, future in calls:
-                        try:
-                            results.append((future, fn(conn), None))
-                        except Exception as exc:  # reported to the caller through its future
-                            results.append((future, None, exc))
-                for future, value, exc in results:
-                    if exc is not None:
-                        future.set_exception(exc)
-                    else:
-                        future.set_result(value)
-                self._notify(notices)
-                return
+                results, notices = self._write(batch, calls)
+                break
             except Exception as exc:
                 _LOG.warning("log flush failed (attempt %d): %s", attempt + 1, exc)
                 self._open.clear()
                 time.sleep(0.2 * (attempt + 1))
-        for _fn, future in calls:
-            if not future.done():
+        else:
+            _LOG.error("log writer gave up on %d queued items", len(batch))
+            for _fn, future in calls:
                 future.set_exception(RuntimeError("log writer could not write to the state file"))
+            return
+        # Only after the commit: a retry must never store the same lines twice.
+        for future, value, exc in results:
+            if exc is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(value)
+        self._notify(notices)
+
+    def _write(
+        self,
+        batch: list[tuple[Any, ...]],
+        calls: list[tuple[Callable[[Connection], Any], Future[Any]]],
+    ) -> tuple[
+        list[tuple[Future[Any], Any, BaseException | None]],
+        list[tuple[int, int, float, str, int, str]],
+    ]:
+        """One transaction: every line of the batch, then the calls, in queue order."""
+        notices: list[tuple[int, int, float, str, int, str]] = []
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        with self._store.write() as conn:
+            self._checked = set()
+            dirty: dict[tuple[int, int], OpenChunk] = {}
+            for entry in batch:
+                if entry[0] == "line":
+                    seq = self._add_line(conn, dirty, *entry[1:])
+                    if self._listener is not None:
+                        notices.append((entry[1], seq, *entry[2:]))
+                elif entry[0] == "block":
+                    seq = self._add_block(conn, dirty, *entry[1:])
+                    if self._listener is not None:
+                        _run, ts, stream, chars, _top, lines = entry[1:]
+                        notices.extend(
+                            (_run, seq + i, ts, stream, int(chars[i]) * 10, line)
+                            for i, line in enumerate(lines)
+                        )
+            write_chunks(conn, dirty.values())
+            for fn, future in calls:
+                try:
+                    results.append((future, fn(conn), None))
+                except Exception as exc:  # reported to the caller through its future
+                    results.append((future, None, exc))
+        return results, notices
 
     def _chunk_for(self, conn: Connection, run_id: int) -> OpenChunk:
         chunk = self._open.get(run_id)
-        if chunk is None:
-            chunk = OpenChunk(run_id=run_id, first_seq=next_seq(conn, run_id))
-            self._open[run_id] = chunk
-        elif chunk.full:
+        if chunk is None or run_id not in self._checked:
+            # Once per run and flush: if another writer (another process) added lines to
+            # this run since our last flush, continue after them rather than rewrite our
+            # open chunk over theirs.
+            self._checked.add(run_id)
+            stored_next = next_seq(conn, run_id)
+            if chunk is None or chunk.next_seq != stored_next:
+                chunk = OpenChunk(run_id=run_id, first_seq=stored_next)
+                self._open[run_id] = chunk
+        if chunk.full:
             chunk = OpenChunk(run_id=run_id, first_seq=chunk.next_seq)
             self._open[run_id] = chunk
         return chunk

@@ -95,7 +95,7 @@ CREATE TABLE output_file (
 CREATE INDEX ix_output_file_run ON output_file (run_id);
 
 CREATE TABLE schedule_state (
-    schedule_key TEXT PRIMARY KEY,
+    schedule_key TEXT NOT NULL PRIMARY KEY,
     last_fire TEXT,
     next_fire TEXT,
     updated_at TEXT
@@ -114,7 +114,7 @@ CREATE TABLE fire (
 );
 
 CREATE TABLE lease (
-    name TEXT PRIMARY KEY,
+    name TEXT NOT NULL PRIMARY KEY,
     holder TEXT NOT NULL,
     pid INTEGER NOT NULL,
     host TEXT NOT NULL,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
 
 from duftui.store.states import RunStatus, Trigger
 from duftui.store.tables import Batch, Run
@@ -109,6 +109,7 @@ def insert_run(
     error: str | None = None,
 ) -> int:
     """Insert one run (queued unless told otherwise) and return its id."""
+    status = RunStatus(status)
     now = utcnow()
     values = {
         "task_key": task_key,
@@ -193,23 +194,31 @@ def count_runs(conn: Connection, flt: RunFilter | None = None) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+# A skip-scan: walk the distinct task keys through the (task_key, queued_at) index, then
+# take each one's newest run from the same index. Cost grows with the number of tasks, not
+# of runs (a GROUP BY reads every index entry: a quarter of a second at a million runs).
+_LAST_RUNS = text(
+    """
+    WITH RECURSIVE task(key) AS (
+        SELECT (SELECT min(task_key) FROM run)
+        UNION ALL
+        SELECT (SELECT min(task_key) FROM run WHERE task_key > task.key)
+        FROM task WHERE task.key IS NOT NULL
+    )
+    SELECT {columns} FROM task JOIN run ON run.id = (
+        SELECT newest.id FROM run AS newest WHERE newest.task_key = task.key
+        ORDER BY newest.queued_at DESC, newest.id DESC LIMIT 1
+    )
+    """.format(columns=", ".join(f"run.{column.name}" for column in RUN.columns))
+).columns(*RUN.columns)  # matched by position, hence the explicit column list
+
+
 def last_runs_by_task(conn: Connection) -> dict[str, Run]:
-    """The newest run of every task (for task lists), using the task_key+queued_at index."""
-    latest = (
-        select(RUN.c.task_key, func.max(RUN.c.queued_at).label("at"))
-        .group_by(RUN.c.task_key)
-        .subquery()
-    )
-    query = select(RUN).join(
-        latest, and_(RUN.c.task_key == latest.c.task_key, RUN.c.queued_at == latest.c.at)
-    )
-    out: dict[str, Run] = {}
-    for row in conn.execute(query).mappings():
-        run = Run.model_validate(dict(row))
-        current = out.get(run.task_key)
-        if current is None or (current.id or 0) < (run.id or 0):
-            out[run.task_key] = run
-    return out
+    """The newest run of every task (ties on queued_at go to the higher id)."""
+    return {
+        row["task_key"]: Run.model_validate(dict(row))
+        for row in conn.execute(_LAST_RUNS).mappings()
+    }
 
 
 def request_cancel(conn: Connection, run_id: int, reason: str) -> bool:
