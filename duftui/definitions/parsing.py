@@ -38,23 +38,44 @@ def read_toml(path: Path, root: Path) -> ParsedFile:
         return parsed
     parsed.digest = hashlib.sha256(raw).hexdigest()
     try:
-        parsed.text = raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         parsed.problems.append(
             Problem(rel, line, "", "file is not valid UTF-8; save it with UTF-8 encoding")
         )
         return parsed
+    return _parse(parsed, text)
+
+
+def parse_text(text: str, path: Path, root: Path) -> ParsedFile:
+    """Parse `text` as if it were the file at `path`: the editor validates what it is about
+    to write with the loader's own steps, so messages and lines match `duftui validate`."""
+    parsed = ParsedFile(path=path, rel=rel_path(path, root))
+    parsed.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _parse(parsed, text)
+
+
+def _parse(parsed: ParsedFile, text: str) -> ParsedFile:
+    parsed.text = text
     try:
-        parsed.data = tomllib.loads(parsed.text)
+        parsed.data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, message = split_toml_error(str(exc), parsed.text)
+        line, message = split_toml_error(str(exc), text)
         parsed.problems.append(
-            Problem(rel, line, "", f"invalid TOML: {explain_toml_error(message)}")
+            Problem(parsed.rel, line, "", f"invalid TOML: {explain_toml_error(message)}")
         )
         return parsed
-    parsed.locator = TomlLocator(parsed.text)
+    parsed.locator = TomlLocator(text)
     return parsed
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, as `ParsedFile.digest` has it; "" when there is no file."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return ""
 
 
 def validate_model(

@@ -14,7 +14,7 @@ from typing import Any
 
 import tomlkit
 from pydantic import BaseModel
-from tomlkit.items import AoT
+from tomlkit.items import AoT, InlineTable, Table
 
 from duftui.definitions.models import Project, Task
 
@@ -136,9 +136,58 @@ def _merge(target: Any, new: dict[str, Any], full: dict[str, Any] | None) -> Non
                 continue
             if _plain(current) == value:
                 continue
+            if isinstance(current, Table | AoT) and not (_is_table(value) or _is_aot(value)):
+                del target[key]  # a table became a plain value: write it where values go
+                _add(target, key, value)
+                continue
             target[key] = _keep_comment(current, value)
         else:
-            target[key] = value
+            _add(target, key, value)
+
+
+def _add(target: Any, key: str, value: Any) -> None:
+    """A key the document lacks, written the way `render()` writes it (references inline,
+    tables as `[headers]`) and put where a person would: a value after the last value of
+    its table, a table after the last entry of its parent, before any trailing comments
+    (those usually introduce the next table)."""
+    if isinstance(target, InlineTable):
+        target[key] = _inline(value)
+        return
+    container = target.value if isinstance(target, Table) else target
+    body = getattr(container, "body", None)
+    if _is_table(value) or _is_aot(value):
+        if _is_aot(value):
+            item: Any = tomlkit.aot()
+            for entry in value:
+                table = tomlkit.table()
+                _fill(table, entry)
+                item.append(table)
+        else:
+            nested_only = bool(value) and all(_is_table(v) for v in value.values())
+            item = tomlkit.table(is_super_table=nested_only)
+            _fill(item, value)
+        keyed = [i for i, (k, _) in enumerate(body or []) if k is not None]
+    else:
+        item = tomlkit.item(_inline(value))
+        keyed = [
+            i
+            for i, (k, v) in enumerate(body or [])
+            if k is not None and not isinstance(v, Table | AoT)
+        ]
+        if not keyed and body:
+            tables = [i for i, (k, _) in enumerate(body) if k is not None]
+            if tables:  # the first value of a file that has only tables
+                keyed = [tables[0] - 1]
+                following = body[tables[0]][1]
+                if not following.trivia.indent.startswith("\n"):
+                    following.trivia.indent = "\n" + following.trivia.indent
+    index = keyed[-1] + 1 if keyed else None
+    if body is None or index is None or index >= len(body) or not hasattr(container, "_insert_at"):
+        target[key] = item
+    else:
+        if isinstance(item, Table):
+            item.trivia.indent = "\n"
+        container._insert_at(index, key, item)
 
 
 def _merge_aot(target: AoT, new: list[dict[str, Any]], full: list[Any] | None) -> None:
@@ -158,7 +207,7 @@ def _merge_aot(target: AoT, new: list[dict[str, Any]], full: list[Any] | None) -
 
 def _keep_comment(current: Any, value: Any) -> Any:
     """A new value for a key, carrying over the comment at the end of its line."""
-    item = tomlkit.item(value)
+    item = tomlkit.item(_inline(value) if isinstance(value, dict | list) else value)
     trivia = getattr(current, "trivia", None)
     if trivia is not None and trivia.comment and not isinstance(item, dict):
         item.trivia.comment_ws = trivia.comment_ws
