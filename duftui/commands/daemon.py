@@ -1,7 +1,294 @@
-"""Commands registered by duftui.cli (filled in by the feature that owns them)."""
+"""`duftui daemon`, `duftui status` and `duftui schedule next|fires` (DESIGN §6, §9)."""
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from duftui.commands.common import Context, ago, echo_json, fail, parse_when, pass_context, table
+
+
+def _duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    from duftui.definitions.durations import parse_duration
+
+    try:
+        return parse_duration(value).total_seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Start in the background (new session, logs to .duftui/daemon.log); prints its pid.",
+)
+@click.option(
+    "--max-parallel", type=click.IntRange(min=1), help="Runs at once (default: the CPU count)."
+)
+@click.option(
+    "--grace",
+    default="30s",
+    show_default=True,
+    callback=_duration_s,
+    help="On SIGTERM/SIGINT, how long running tasks may finish before they are cancelled.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@pass_context
+def daemon(
+    ctx: Context, detach: bool, max_parallel: int | None, grace: float, log_level: str
+) -> None:
+    """Run schedules and queued runs headless, until SIGTERM or SIGINT.
+
+    Exit codes: 0 stopped on a signal, 1 another daemon holds the lease (or it could not
+    start), 3 this daemon lost its lease.
+    """
+    if detach:
+        args = ["--grace", f"{grace:g}s", "--log-level", log_level]
+        if max_parallel:
+            args += ["--max-parallel", str(max_parallel)]
+        from duftui.schedule.detach import DetachError, detach_daemon
+
+        try:
+            pid, log = detach_daemon(ctx.workspace, ctx.db_path, ctx.store(), args)
+        except DetachError as exc:
+            fail(str(exc))
+            return
+        click.echo(pid)
+        click.echo(f"daemon started in the background (pid {pid}); logs in {log}", err=True)
+        return
+    from duftui.schedule.daemon import DaemonOptions, run_daemon
+    from duftui.schedule.logs import setup_logging
+
+    setup_logging(log_level)
+    options = DaemonOptions(ctx.workspace, max_parallel=max_parallel, grace=grace)
+    code = run_daemon(options, ctx.store(), ctx.secrets())
+    ctx.close()
+    sys.exit(code)
+
+
+@click.command()
+@click.option(
+    "-n",
+    "fires",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many next fires to list.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def status(ctx: Context, fires: int, as_json: bool) -> None:
+    """Daemon, running runs, next fires, and fires of the last 24 h that did not run."""
+    from duftui.schedule.status import status as collect
+
+    now = datetime.now(UTC)
+    with ctx.store().read() as conn:
+        found = collect(conn, ctx.catalogue(), now, fires=fires)
+    if as_json:
+        echo_json(found)
+        return
+    daemon = found["daemon"]
+    if daemon["running"]:
+        click.echo(f"daemon     running: {daemon['describe']}")
+    elif "pid" in daemon:
+        click.echo(
+            f"daemon     NOT running: stale lease of {daemon['describe']}; schedules "
+            "do not fire (start one with `duftui daemon`)"
+        )
+    else:
+        click.echo(
+            "daemon     no daemon running: schedules do not fire (start one with "
+            "`duftui daemon` or `duftui daemon --detach`)"
+        )
+    click.echo(f"runs       {len(found['running'])} running, {found['queued']} queued")
+    if found["running"]:
+        rows = [
+            (r["run_id"], r["task"], r["trigger"], ago(r["started_at"], now), r["pid"])
+            for r in found["running"]
+        ]
+        click.echo(_indent(table(["RUN", "TASK", "TRIGGER", "STARTED", "PID"], rows)))
+    _print_fires(found["next_fires"], found["schedules"])
+    _print_not_run(found["not_run"])
+
+
+def _print_fires(fires: list[dict[str, Any]], schedules: int) -> None:
+    click.echo(
+        f"next fires ({schedules} schedules)"
+        if fires
+        else f"next fires none ({schedules} schedules)"
+    )
+    if not fires:
+        return
+    rows = [
+        (
+            _when(f),
+            f["schedule"],
+            f["describe"] + (" (overdue: not fired yet)" if f["overdue"] else ""),
+        )
+        for f in fires
+    ]
+    click.echo(_indent(table(["WHEN", "SCHEDULE", "WHAT"], rows)))
+
+
+def _print_not_run(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        click.echo("not run    none in the last 24 h")
+        return
+    click.echo("not run    fires of the last 24 h that did not run (newest first)")
+    shown = [(_span_text(r), r["schedule_key"], r["outcome"], r["reason"] or "") for r in rows]
+    click.echo(_indent(table(["FIRE", "SCHEDULE", "OUTCOME", "WHY (the latest)"], shown)))
+
+
+def _span_text(group: dict[str, Any]) -> str:
+    last = group["last_fire"].astimezone().isoformat(sep=" ", timespec="seconds")
+    if group["count"] == 1:
+        return last
+    first = group["first_fire"].astimezone().isoformat(sep=" ", timespec="seconds")
+    return f"{first} … {last} ({group['count']} fires)"
+
+
+def _when(fire: dict[str, Any]) -> str:
+    at = datetime.fromisoformat(fire["at"])
+    return ("~" if fire["approximate"] else "") + at.isoformat(sep=" ", timespec="seconds")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+@click.group()
+def schedule() -> None:
+    """Inspect schedules: next fires, and what past fires did."""
+
+
+@schedule.command("next")
+@click.argument("target")
+@click.option("-n", "count", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--from",
+    "start",
+    help="List fires after this time (default: now), e.g. "
+    "2026-03-29T00:00 (local time unless an offset is given).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def schedule_next(ctx: Context, target: str, count: int, start: str | None, as_json: bool) -> None:
+    """The next fires of TARGET (a task, or a project for its project schedules), with their
+    UTC offsets and the schedule each comes from."""
+    from duftui.schedule.lease import daemon_alive
+    from duftui.schedule.status import entries, upcoming
+
+    catalogue = ctx.catalogue()
+    owners = _owners(catalogue, target)
+    now = datetime.now(UTC)
+    after = parse_when(start) or now
+    with ctx.store().read() as conn:
+        found_table, unknown = entries(conn, catalogue, now)
+        alive = daemon_alive(conn)
+    fires = upcoming(found_table, unknown, now, limit=count, owners=owners, after=after)
+    if as_json:
+        echo_json([f.as_dict() for f in fires])
+        return
+    if not fires:
+        click.echo(
+            f"{target}: no fires after {after.astimezone().isoformat(timespec='seconds')}"
+            " (no enabled schedules, or they have ended)"
+        )
+        return
+    rows = [
+        (
+            ("~" if f.approximate else "") + f.at.isoformat(sep=" ", timespec="seconds"),
+            f.at.strftime("%z")[:3] + ":" + f.at.strftime("%z")[3:],
+            f.key,
+            f.describe,
+        )
+        for f in fires
+    ]
+    click.echo(table(["FIRE", "UTC", "SCHEDULE", "WHAT"], rows))
+    if any(f.approximate for f in fires):
+        click.echo(
+            "~ an interval without `start` is anchored when the daemon first sees it; "
+            "these times assume that happens now",
+            err=True,
+        )
+    if alive is None:
+        click.echo(
+            "note: no daemon is running, so these fires will not happen until one is "
+            "started (`duftui daemon`)",
+            err=True,
+        )
+
+
+def _owners(catalogue: Any, target: str) -> set[str]:
+    if "/" not in target and target in catalogue.projects:
+        return {target}
+    try:
+        entry = catalogue.task(target)
+    except KeyError as exc:
+        fail(str(exc.args[0]) + " (nor a project)", code=2)
+        raise
+    return {entry.key}
+
+
+@schedule.command("fires")
+@click.argument("target", required=False)
+@click.option(
+    "--since",
+    default="7d",
+    show_default=True,
+    help="Fires recorded since (a duration ago like 2h, or a date).",
+)
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    type=click.Choice(["queued", "skipped", "coalesced", "error"]),
+)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def schedule_fires(
+    ctx: Context,
+    target: str | None,
+    since: str,
+    outcomes: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+) -> None:
+    """What past fires did (queued, skipped, coalesced, error) and why; newest first."""
+    from duftui.schedule.record import recent_fires
+
+    prefix = None
+    if target:
+        owners = _owners(ctx.catalogue(), target)
+        prefix = next(iter(owners))
+    with ctx.store().read() as conn:
+        rows = recent_fires(
+            conn, since=parse_when(since), outcomes=outcomes, key_prefix=prefix, limit=limit
+        )
+    if as_json:
+        echo_json(rows)
+        return
+    shown = [
+        (
+            r["fire_time"].astimezone().isoformat(sep=" ", timespec="seconds"),
+            r["schedule_key"],
+            r["outcome"],
+            r["run_id"] or "",
+            r["reason"] or "",
+        )
+        for r in rows
+    ]
+    click.echo(table(["FIRE", "SCHEDULE", "OUTCOME", "RUN", "WHY"], shown))
+
+
+COMMANDS: list[click.Command] = [daemon, status, schedule]

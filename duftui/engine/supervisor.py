@@ -113,6 +113,12 @@ class Supervisor:
         """Look for work now (something was queued or cancelled)."""
         self._kick.set()
 
+    def ignore_own_commit(self) -> None:
+        """Do not wake up for a commit this process just made that needs no claim (the
+        daemon's heartbeat, every 2 s). A commit another process makes in that same instant
+        is passed over by this check too; its poke on the wake socket still arrives."""
+        self._watcher.changed()
+
     def stop(self) -> None:
         """Stop claiming and return from run() once running tasks have ended."""
         self._claiming = False
