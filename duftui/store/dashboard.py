@@ -33,6 +33,7 @@ class ActiveRun:
     log_lines: int
     progress: float | None
     cancel_requested: bool
+    supervisor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,11 @@ class Pulse:
 def read_pulse(conn: Connection) -> Pulse:
     """Read the fingerprint: four lookups on primary keys or the status index."""
     active = tuple(
-        ActiveRun(int(r[0]), str(r[1]), int(r[2] or 0), r[3], bool(r[4]))
+        ActiveRun(int(r[0]), str(r[1]), int(r[2] or 0), r[3], bool(r[4]), r[5])
         for r in conn.execute(
             text(
-                "SELECT id, status, log_lines, progress_done, cancel_requested FROM run "
+                "SELECT id, status, log_lines, progress_done, cancel_requested, supervisor "
+                "FROM run "
                 "WHERE status IN ('queued', 'running') ORDER BY id"
             )
         )
@@ -132,7 +134,9 @@ def daemon_state(conn: Connection, now: datetime | None = None) -> DaemonState:
 
 
 def _runs(conn: Connection, sql: str, params: dict[str, object] | None = None) -> list[Run]:
-    return [Run.model_validate(dict(row)) for row in conn.execute(text(sql), params or {}).mappings()]
+    return [
+        Run.model_validate(dict(row)) for row in conn.execute(text(sql), params or {}).mappings()
+    ]
 
 
 def running_runs(conn: Connection, limit: int = 200) -> list[Run]:

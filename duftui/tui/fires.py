@@ -1,23 +1,20 @@
 """Next fire times for the Dashboard and Task screens (pure: `now` is an argument).
 
-This is a display helper, not the daemon's scheduler: the daemon decides when things
-really fire (misfire policy, DST rules, its own interval anchor). Until the schedule
-package offers a shared `next_fires`, the console computes the same croniter-based times
-here; interval schedules use `start`, else the daemon's recorded next fire, else "one
-interval from now" marked approximate.
+The times come from the scheduler's own triggers (`duftui.schedule.triggers`), so the
+console shows exactly what the daemon will do, DST included. What is added here: the
+next 24 hours of every schedule in the workspace, the daemon's recorded next fire as the
+anchor of an interval, and an "approximate" mark for an interval nobody anchored yet
+(its first fire depends on when a daemon starts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 from duftui.definitions.loader import Catalogue
 from duftui.definitions.schedules import Schedule, schedule_key
-
-MAX_PER_SCHEDULE = 500
+from duftui.schedule.triggers import TriggerError, trigger_for
 
 
 @dataclass(frozen=True)
@@ -31,14 +28,6 @@ class Fire:
     approximate: bool = False
 
 
-def _zone(schedule: Schedule, default: tzinfo) -> tzinfo:
-    return ZoneInfo(schedule.timezone) if schedule.timezone else default
-
-
-def _aware(value: datetime, zone: tzinfo) -> datetime:
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value
-
-
 def next_fires(
     schedule: Schedule,
     after: datetime,
@@ -48,64 +37,22 @@ def next_fires(
     default_tz: tzinfo,
     recorded_next: datetime | None = None,
 ) -> list[tuple[datetime, bool]]:
-    """Up to `count` fire times strictly after `after` (and before `until`), with a flag
-    that says whether the time is only approximate (an interval without an anchor)."""
+    """Up to `count` fire instants strictly after `after` (up to `until`), each with a flag
+    that says whether it is only approximate (an interval nobody anchored yet)."""
     if not schedule.enabled:
         return []
-    zone = _zone(schedule, default_tz)
-    start = _aware(schedule.start, zone) if schedule.start else None
-    end = _aware(schedule.end, zone) if schedule.end else None
-    limit = until if end is None else (end if until is None else min(until, end))
+    approximate = schedule.every is not None and schedule.start is None and not recorded_next
+    anchor = recorded_next if recorded_next is not None else (None if schedule.start else after)
+    try:
+        trigger = trigger_for(schedule, default_tz, anchor)
+    except TriggerError:
+        return []  # the loader reports bad schedules; the dashboard just leaves them out
     out: list[tuple[datetime, bool]] = []
-
-    def keep(at: datetime, approximate: bool = False) -> bool:
-        if limit is not None and at >= limit:
-            return False
-        if start is not None and at < start:
-            return True
-        out.append((at, approximate))
-        return len(out) < count
-
-    if schedule.at is not None:
-        at = _aware(schedule.at, zone)
-        if at > after:
-            keep(at)
-        return out
-    if schedule.every is not None:
-        step = schedule.every
-        approximate = False
-        if start is not None:
-            anchor = start
-        elif recorded_next is not None:
-            anchor = recorded_next
-        else:
-            anchor, approximate = after, True
-        if anchor > after:
-            at = anchor
-        else:
-            at = anchor + step * ((after - anchor) // step + 1)
-        for _ in range(count):
-            if not keep(at, approximate):
-                break
-            at += step
-        return out
-    _cron_fires(schedule, after, zone, keep)
-    return out
-
-
-def _cron_fires(
-    schedule: Schedule, after: datetime, zone: tzinfo, keep: Callable[[datetime], bool]
-) -> None:
-    from croniter import croniter
-
-    expression = schedule.cron_expression() or ""
-    seconds_first = len(expression.split()) == 6
-    base = after.astimezone(zone)
-    it = croniter(expression, base, second_at_beginning=seconds_first)
-    for _ in range(MAX_PER_SCHEDULE):
-        at = it.get_next(datetime)
-        if not keep(at):
+    for instant in trigger.fires(after, until):
+        out.append((instant, approximate))
+        if len(out) >= count:
             break
+    return out
 
 
 def upcoming(
@@ -124,16 +71,28 @@ def upcoming(
     for project in catalogue.projects.values():
         for index, schedule in enumerate(project.spec.schedule):
             key = schedule_key(project.key, index, schedule)
-            for at, approx in next_fires(schedule, now, until=until, count=limit,
-                                         default_tz=default_tz, recorded_next=recorded.get(key)):
+            for at, approx in next_fires(
+                schedule,
+                now,
+                until=until,
+                count=limit,
+                default_tz=default_tz,
+                recorded_next=recorded.get(key),
+            ):
                 found.append(Fire(at, project.key, key, "project " + schedule.describe(), approx))
     for entry in catalogue.tasks.values():
         if entry.spec is None or entry.broken or not entry.spec.enabled:
             continue
         for index, schedule in enumerate(entry.spec.schedule):
             key = schedule_key(entry.key, index, schedule)
-            for at, approx in next_fires(schedule, now, until=until, count=limit,
-                                         default_tz=default_tz, recorded_next=recorded.get(key)):
+            for at, approx in next_fires(
+                schedule,
+                now,
+                until=until,
+                count=limit,
+                default_tz=default_tz,
+                recorded_next=recorded.get(key),
+            ):
                 found.append(Fire(at, entry.key, key, schedule.describe(), approx))
     found.sort(key=lambda fire: (fire.at, fire.owner))
     return found[:limit]

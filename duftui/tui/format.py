@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 
+from rich.text import Text
+
 from duftui.definitions.durations import humanize_seconds
 from duftui.store.tables import Run
 
@@ -61,6 +63,14 @@ def when(value: datetime | None, tz: tzinfo, now: datetime | None = None) -> str
         if local.year == today.year:
             return local.strftime("%b %d %H:%M")
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+def soon(value: datetime, tz: tzinfo, now: datetime) -> str:
+    """A time within the next days, short: "14:05" today, "Tue 02:00" after."""
+    local = value.astimezone(tz)
+    if local.date() == now.astimezone(tz).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%a %H:%M")
 
 
 def stamp(value: datetime | None, tz: tzinfo) -> str:
@@ -139,3 +149,12 @@ def escape(text: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
+
+
+def rate(ok: int, total: int) -> Text:
+    """A success rate, coloured: green from 95 %, yellow from 80 %, red below."""
+    if total == 0:
+        return Text("—", style="dim")
+    share = ok / total
+    style = "green" if share >= 0.95 else "yellow" if share >= 0.8 else "bold red"
+    return Text(f"{100 * share:.0f}% {ok}/{total}", style=style)

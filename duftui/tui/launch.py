@@ -6,6 +6,6 @@ from duftui.context import Context
 
 
 def run_console(ctx: Context) -> None:
-    from duftui.tui.app import DuftuiApp
+    from duftui.tui.app import create_app
 
-    DuftuiApp(ctx).run()
+    create_app(ctx).run()

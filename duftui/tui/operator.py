@@ -113,12 +113,12 @@ class Operator:
             self._after_change(outcome, queued=queues)
         return outcome
 
-    def cancel(self, run_ids: Sequence[int]) -> Outcome:
+    def cancel(self, run_ids: Sequence[int], reason: str | None = None) -> Outcome:
         catalogue = self.session.catalogue()
         user = self.session.user
         return self._each(
             run_ids,
-            lambda conn, rid: control.cancel(conn, catalogue, rid, user=user),
+            lambda conn, rid: control.cancel(conn, catalogue, rid, user=user, reason=reason),
             "cancelled",
             queues=False,
         )

@@ -8,15 +8,16 @@ same everywhere and are hidden from the footer where they do not apply.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from duftui.store.dashboard import DaemonState, Pulse
 from duftui.store.states import RunStatus
 from duftui.store.tables import Run
+from duftui.tui.errors import ReportsWorkerErrors
 from duftui.tui.operator import ActionError, Outcome
 from duftui.tui.session import Session
 
@@ -25,31 +26,74 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-EDITING_LATER = (
-    "Editing definitions in forms comes in a later version of duftui. "
-    "For now, edit the TOML under tasks/ and press ctrl+r to reload."
+
+def key(
+    keys: str, action: str, description: str, tooltip: str, id: str, show: bool = True
+) -> Binding:
+    """A binding with an id (users can remap it) and a longer text for the palette."""
+    return Binding(keys, action, description, show=show, tooltip=tooltip, id=id)
+
+
+# The footer lists keys in this order; at 80 columns the first ones always fit.
+NAV_KEYS = [
+    key("question_mark", "app.help", "Help", "Show every key of this screen", "help"),
+    key("q", "app.back", "Back", "Go back (quit on the Dashboard)", "back"),
+]
+RUN_KEYS = [
+    key("r", "run", "Run", "Run the selected task (or project) now", "run"),
+    key(
+        "R", "run_with_params", "Params", "Run the selected task with parameters", "run-with-params"
+    ),
+    key("c", "cancel_run", "Cancel", "Cancel the selected run(s)", "cancel"),
+    key("t", "retry", "Retry", "Queue the selected finished run(s) again now", "retry"),
+    key(
+        "x",
+        "cancel_retry",
+        "No retry",
+        "Cancel the waiting retry of the selected run(s)",
+        "cancel-retry",
+    ),
+    key("a", "acknowledge", "Ack", "Acknowledge the selected dead run(s)", "acknowledge"),
+]
+TAB_KEYS = [
+    key("greater_than_sign", "next_tab", "Next tab", "Show the next tab", "next-tab", show=False),
+    key(
+        "less_than_sign",
+        "previous_tab",
+        "Prev tab",
+        "Show the previous tab",
+        "previous-tab",
+        show=False,
+    ),
+]
+EDIT_KEYS = [
+    key("e", "edit('edit')", "Edit", "Edit the selected definition", "edit"),
+    key("n", "edit('new')", "New", "Create a new task or project", "new"),
+    key(
+        "d",
+        "edit('duplicate')",
+        "Dup",
+        "Duplicate the selected task (created disabled)",
+        "duplicate",
+    ),
+    key("delete", "edit('delete')", "Del", "Delete the selected definition", "delete"),
+    key("s", "edit('reschedule')", "Sched", "Change the selected task's schedules", "reschedule"),
+]
+TRASH_KEY = key(
+    "T", "app.open_trash", "Trash", "Deleted definitions, to restore", "trash", show=False
+)
+CONNECTIONS_KEY = key(
+    "C", "app.open_connections", "Connections", "Edit connections", "connections", show=False
 )
 
 
-class ConsoleScreen(Screen[None]):
+class ConsoleScreen(ReportsWorkerErrors, Screen[None]):
     """Base class: subclasses implement `reload()` and, optionally, `on_pulse()`."""
 
     TITLE = ""
     EDITS = False  # whether the definition keys (e, n, d, delete, s) apply here
 
-    BINDINGS = [
-        Binding("r", "run", "Run", id="run"),
-        Binding("R", "run_with_params", "Run with…", id="run-with-params"),
-        Binding("c", "cancel_run", "Cancel", id="cancel"),
-        Binding("t", "retry", "Retry", id="retry"),
-        Binding("x", "cancel_retry", "Cancel retry", id="cancel-retry"),
-        Binding("a", "acknowledge", "Acknowledge", show=False, id="acknowledge"),
-        Binding("e", "edit('edit')", "Edit", id="edit"),
-        Binding("n", "edit('new')", "New", show=False, id="new"),
-        Binding("d", "edit('duplicate')", "Duplicate", show=False, id="duplicate"),
-        Binding("delete", "edit('delete')", "Delete", show=False, id="delete"),
-        Binding("s", "edit('reschedule')", "Reschedule", show=False, id="reschedule"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = []  # each screen lists its keys in order
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -68,13 +112,16 @@ class ConsoleScreen(Screen[None]):
         return self.console.session
 
     def on_mount(self) -> None:
+        # Textual calls this after the subclass's own on_mount (handlers run down the MRO).
         self.watch(self.app, "pulse", self._pulse_changed, init=False)
         self.sub_title = self.TITLE
+        self._seen = self.console.pulse  # this first load is at least as new as the pulse
         self.reload()
 
     def on_screen_resume(self) -> None:
         if self._stale:
             self._stale = False
+            self._seen = self.console.pulse
             self.reload()
         self.refresh_bindings()
 
@@ -108,7 +155,14 @@ class ConsoleScreen(Screen[None]):
             if not get_current_worker().is_cancelled:
                 self.app.call_from_thread(self._apply, apply, result)
 
-        self.run_worker(job, thread=True, exclusive=True, group=group, exit_on_error=False)
+        self.run_worker(
+            job,
+            thread=True,
+            exclusive=True,
+            group=group,
+            exit_on_error=False,
+            name=f"loading {group}",
+        )
 
     def _apply(self, apply: Callable[[T], None], result: T) -> None:
         if self.is_attached:
@@ -141,12 +195,14 @@ class ConsoleScreen(Screen[None]):
             if action == "cancel_run":
                 return any(r.status in (RunStatus.QUEUED, RunStatus.RUNNING) for r in runs)
             if action == "retry":
-                return any(RunStatus(r.status).finished for r in runs) or None
+                return any(RunStatus(r.status).finished for r in runs)
             if action == "cancel_retry":
-                return any(RunStatus(r.status).failed or r.retry_of for r in runs) or None
+                return any(RunStatus(r.status).failed or r.retry_of for r in runs)
             return any(r.dead and r.acknowledged_at is None for r in runs)
         if action == "edit":
-            return self.EDITS
+            from duftui.tui.forms.actions import edit_allowed
+
+            return edit_allowed(self, str(parameters[0])) if parameters else self.EDITS
         return True
 
     # -- operator keys -------------------------------------------------------------------
@@ -158,8 +214,9 @@ class ConsoleScreen(Screen[None]):
             try:
                 outcome = action()
             except ActionError as exc:
-                self.app.call_from_thread(self.notify, str(exc), title=label, severity="error",
-                                          timeout=8)
+                self.app.call_from_thread(
+                    self.notify, str(exc), title=label, severity="error", timeout=8
+                )
                 return
             self.app.call_from_thread(self.console.after_action, outcome, label)
 
@@ -195,8 +252,9 @@ class ConsoleScreen(Screen[None]):
         self.app.push_screen(ParamsScreen(self.session, key), chosen)
 
     def action_cancel_run(self) -> None:
-        runs = [r for r in self.selected_runs()
-                if r.status in (RunStatus.QUEUED, RunStatus.RUNNING)]
+        runs = [
+            r for r in self.selected_runs() if r.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+        ]
         if not runs:
             self.notify("nothing to cancel: the selected run has ended", severity="warning")
             return
@@ -214,8 +272,9 @@ class ConsoleScreen(Screen[None]):
                 self.perform("Cancel", lambda: self.console.operator.cancel(ids))
 
         self.app.push_screen(
-            ConfirmScreen(question, yes="Cancel run" + ("s" if len(ids) > 1 else ""),
-                          no="Keep running"),
+            ConfirmScreen(
+                question, yes="Cancel run" + ("s" if len(ids) > 1 else ""), no="Keep running"
+            ),
             confirmed,
         )
 
@@ -238,5 +297,20 @@ class ConsoleScreen(Screen[None]):
             return
         self.perform("Acknowledge", lambda: self.console.operator.acknowledge(ids))
 
+    def action_next_tab(self, step: int = 1) -> None:
+        from textual.widgets import TabbedContent, TabPane
+
+        for tabs in self.query(TabbedContent):
+            panes = [pane.id for pane in tabs.query(TabPane) if pane.id]
+            if panes and tabs.active in panes:
+                tabs.active = panes[(panes.index(tabs.active) + step) % len(panes)]
+                return
+
+    def action_previous_tab(self) -> None:
+        self.action_next_tab(-1)
+
     def action_edit(self, what: str) -> None:
-        self.notify(EDITING_LATER, title=f"{what.capitalize()}: not yet", timeout=6)
+        """e, n, d, delete, s: the definition forms and file operations (forms/actions)."""
+        from duftui.tui.forms.actions import run_edit
+
+        run_edit(self, what)

@@ -34,22 +34,33 @@ class HelpScreen(ModalScreen[None]):
     def _keys(self) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
-        table.add_column()
+        table.add_column(no_wrap=True)
+        table.add_column(style="dim")
         seen: set[str] = set()
         for key, active in self.target.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action in seen:
+            if not binding.description or binding.action in seen or not binding.id:
                 continue
             seen.add(binding.action)
-            keys = ", ".join(
-                self.app.get_key_display(Binding(k, binding.action)) for k in
-                [k for k, a in self.target.active_bindings.items() if a.binding.action ==
-                 binding.action]
-            ) or key
+            keys = (
+                ", ".join(
+                    self.app.get_key_display(Binding(k, binding.action))
+                    for k in [
+                        k
+                        for k, a in self.target.active_bindings.items()
+                        if a.binding.action == binding.action
+                    ]
+                )
+                or key
+            )
             note = "" if active.enabled else "  (not for this selection)"
-            table.add_row(escape(keys), escape(binding.description) + note)
+            table.add_row(
+                escape(keys),
+                escape(binding.description),
+                escape(binding.tooltip if binding.tooltip != binding.description else "") + note,
+            )
         for keys, text in NAVIGATION:
-            table.add_row(keys, text)
+            table.add_row(keys, "", text)
         return table
 
     def compose(self) -> ComposeResult:

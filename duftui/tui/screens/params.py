@@ -37,8 +37,9 @@ class ParamsScreen(ModalScreen[dict[str, Any] | None]):
         catalogue = self.session.catalogue()
         try:
             entry = catalogue.task(self.key)
-            preview = preview_task(catalogue, self.key, at=self.session.now(),
-                                   secrets=self.session.ctx.secrets())
+            preview = preview_task(
+                catalogue, self.key, at=self.session.now(), secrets=self.session.ctx.secrets()
+            )
         except (KeyError, SubmitError, ParamError) as exc:
             self.problem = str(exc.args[0] if isinstance(exc, KeyError) else exc)
             return
@@ -64,8 +65,12 @@ class ParamsScreen(ModalScreen[dict[str, Any] | None]):
             with VerticalScroll(classes="dialog-fields"):
                 for name, label, value, editable in self.shown:
                     yield Label(f"[b]{escape(name)}[/b]  {escape(label)}")
-                    yield Input(value, id=f"param-{name}", disabled=not editable,
-                                tooltip=None if editable else "fixed: allow_override is false")
+                    yield Input(
+                        value,
+                        id=f"param-{name}",
+                        disabled=not editable,
+                        tooltip=None if editable else "fixed: allow_override is false",
+                    )
             yield Label("", id="params-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run", variant="primary", id="run", disabled=bool(self.problem))
@@ -93,8 +98,13 @@ class ParamsScreen(ModalScreen[dict[str, Any] | None]):
             return
         overrides = self.overrides()
         try:
-            preview_task(self.session.catalogue(), self.key, overrides=overrides,
-                         at=self.session.now(), secrets=self.session.ctx.secrets())
+            preview_task(
+                self.session.catalogue(),
+                self.key,
+                overrides=overrides,
+                at=self.session.now(),
+                secrets=self.session.ctx.secrets(),
+            )
         except (SubmitError, ParamError) as exc:
             self.query_one("#params-error", Label).update(escape(str(exc)))
             return

@@ -1,8 +1,9 @@
-"""Quitting while the console's embedded supervisor still has work.
+"""Quitting while the console's supervisor still has work.
 
-Runs the console executes are its child processes: they cannot outlive it, so they are
-waited for or cancelled. Runs that are only queued stay queued for a daemon (or the next
-console, or `duftui run`), which is what "leave" means.
+Running runs can be waited for, cancelled, or left to finish in the background: the
+console's supervisor is a child process that outlives the console just long enough to
+finish them, and starts nothing new. Runs that are only queued stay queued for a daemon,
+the next console or `duftui run`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class QuitScreen(ModalScreen[str | None]):
         Binding("escape", "dismiss(None)", "Stay", id="quit-stay"),
         Binding("w", "choose('wait')", "Wait", id="quit-wait"),
         Binding("c", "choose('cancel')", "Cancel runs", id="quit-cancel"),
-        Binding("l", "choose('leave')", "Leave queued", id="quit-leave"),
+        Binding("l", "choose('leave')", "Leave", id="quit-leave"),
     ]
 
     def __init__(self, running: int, queued: int) -> None:
@@ -33,14 +34,16 @@ class QuitScreen(ModalScreen[str | None]):
         self.queued = queued
 
     def compose(self) -> ComposeResult:
-        plural = "s" if self.running != 1 else ""
+        many = self.running != 1
         with Vertical(classes="dialog"):
             yield Label("Quit duftui?", classes="dialog-title")
             if self.running:
                 yield Label(
-                    f"{self.running} run{plural} started by this console "
-                    f"{'are' if plural else 'is'} still running. They end with the console: "
-                    "wait for them, or cancel them.",
+                    f"{self.running} run{'s' if many else ''} started by this console "
+                    f"{'are' if many else 'is'} still running. Wait for "
+                    f"{'them' if many else 'it'}, cancel {'them' if many else 'it'}, or leave "
+                    f"{'them' if many else 'it'} to finish in the background (nothing new "
+                    "starts).",
                     classes="dialog-note",
                 )
             if self.queued:
@@ -52,10 +55,11 @@ class QuitScreen(ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 if self.running:
                     yield Button("Wait (w)", variant="primary", id=WAIT)
-                    yield Button("Cancel runs (c)", variant="error", id=CANCEL)
+                    yield Button("Cancel (c)", variant="error", id=CANCEL)
+                    yield Button("Leave (l)", id=LEAVE)
                 else:
-                    yield Button("Quit, leave queued (l)", variant="primary", id=LEAVE)
-                yield Button("Stay (esc)", id="stay")
+                    yield Button("Quit (l)", variant="primary", id=LEAVE)
+                yield Button("Stay", id="stay")
 
     def on_mount(self) -> None:
         self.query_one("#stay", Button).focus()
@@ -65,10 +69,6 @@ class QuitScreen(ModalScreen[str | None]):
         self.dismiss(event.button.id if event.button.id != "stay" else None)
 
     def action_choose(self, choice: str) -> None:
-        if choice == LEAVE and self.running:
-            self.notify("running runs cannot be left behind: wait (w) or cancel them (c)",
-                        severity="warning")
-            return
         if choice in (WAIT, CANCEL) and not self.running:
             choice = LEAVE
         self.dismiss(choice)

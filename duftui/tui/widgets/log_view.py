@@ -24,26 +24,51 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from duftui.store.db import Store
-from duftui.store.logs import LogLine, first_at_level, search
+from duftui.store.logs import LogLine
 from duftui.store.states import Level
+from duftui.tui.errors import ReportsWorkerErrors
 from duftui.tui.logsource import LevelIndex, LogBlocks, fetch_block
+from duftui.tui.widgets.log_search import LogSearch
 
 LEVELS = (0, Level.INFO, Level.WARNING, Level.ERROR)
-LEVEL_STYLE = {Level.ERROR: "red", Level.CRITICAL: "bold red", Level.WARNING: "yellow",
-               Level.DEBUG: "dim"}
+LEVEL_STYLE = {
+    Level.ERROR: "red",
+    Level.CRITICAL: "bold red",
+    Level.WARNING: "yellow",
+    Level.DEBUG: "dim",
+}
 STRIP_CACHE = 2000
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
     """Shows one run's log; call `show_run()` and then `set_total()` as it grows."""
 
     BINDINGS = [
-        Binding("f", "toggle_follow", "Follow", id="follow"),
-        Binding("l", "cycle_level", "Level", id="level-filter"),
-        Binding("exclamation_mark", "first_error", "First error", id="first-error"),
+        Binding(
+            "f",
+            "toggle_follow",
+            "Follow",
+            tooltip="Follow the end of the log (on/off)",
+            id="follow",
+        ),
+        Binding(
+            "l",
+            "cycle_level",
+            "Level",
+            tooltip="Show all / info+ / warning+ / error+",
+            id="level-filter",
+        ),
+        Binding(
+            "exclamation_mark",
+            "first_error",
+            "1st error",
+            tooltip="Jump to the first error line",
+            id="first-error",
+        ),
         Binding("right_square_bracket", "next_match", "Next match", show=False, id="next-match"),
-        Binding("left_square_bracket", "previous_match", "Prev match", show=False,
-                id="previous-match"),
+        Binding(
+            "left_square_bracket", "previous_match", "Prev match", show=False, id="previous-match"
+        ),
         Binding("up", "line_up", show=False),
         Binding("down", "line_down", show=False),
         Binding("pageup", "page_up_log", show=False),
@@ -73,6 +98,7 @@ class LogView(ScrollView, can_focus=True):
         self._fetching = False
         self._indexing = False
         self._width = 0
+        self._pending: tuple[int, bool] | None = None
 
     # -- what is shown -----------------------------------------------------------------
 
@@ -85,12 +111,23 @@ class LogView(ScrollView, can_focus=True):
             self._width = 0
             self.mark_seq = None
             self.total = 0
+            self._pending = None
             self._index = LevelIndex(self.level) if self.level else None
             self.follow = True
         self.set_total(total, finished)
 
-    def set_total(self, total: int, finished: bool) -> None:
-        """The log grew (or the run ended): update the height, follow the end."""
+    def set_total(self, total: int, finished: bool, *, fetched: bool = False) -> None:
+        """The log grew (or the run ended): update the height, follow the end.
+
+        While following, the new last lines are fetched first and the pane grows when they
+        arrive: one repaint per growth, and never a row of placeholders at the bottom."""
+        if self.follow and self._index is None and total > self.total and not fetched:
+            tail = list(range(max(1, total - max(self.size.height, 1) + 1), total + 1))
+            if self._blocks.missing(tail):
+                self._pending = (total, finished)
+                self._request(tail)
+                return
+        self._pending = None
         grown = total != self.total
         self.total = total
         self.finished = finished
@@ -99,6 +136,15 @@ class LogView(ScrollView, can_focus=True):
         if grown:
             self._resize()
         self._update_title()
+
+    @property
+    def settled(self) -> bool:
+        """Every visible line is loaded and no fetch or scan is under way (tests wait on it)."""
+        with self._lock:
+            busy = self._fetching or bool(self._wanted)
+        if busy or self._indexing or self._pending is not None:
+            return False
+        return not self._blocks.missing(self._visible_seqs())
 
     @property
     def rows(self) -> int:
@@ -116,12 +162,19 @@ class LogView(ScrollView, can_focus=True):
         self.virtual_size = Size(max(self._width, 1), self.rows)
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # The new height reaches the scroll limits at the next refresh; end up there.
+            self.call_after_refresh(self._keep_at_end)
         self.refresh()
+
+    def _keep_at_end(self) -> None:
+        if self.follow and self.scroll_y != self.max_scroll_y:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _update_title(self) -> None:
         parts = [f"{self.total:,} line{'s' if self.total != 1 else ''}"]
-        if self.level:
-            parts.append(f"{Level.name(self.level).lower()}+ ({len(self._index or ()):,})")
+        if self.level and self._index is not None:
+            scanning = "…" if self._index.scanned_to < self.total else ""
+            parts.append(f"{Level.name(self.level).lower()}+ ({len(self._index):,}{scanning})")
         parts.append("following" if self.follow else "paused (f to follow)")
         if self.needle:
             parts.append(f"/{self.needle}")
@@ -139,7 +192,7 @@ class LogView(ScrollView, can_focus=True):
         row = scroll_y + y
         seq = self.seq_at(row)
         if seq is None:
-            if row == 0 and self.run_id is not None and self.total == 0:
+            if row == 0 and self.run_id is not None and self.rows == 0:
                 return self._message(width, style, self._empty_text())
             return Strip.blank(width, style)
         strip = self._strips.get(seq)
@@ -155,6 +208,10 @@ class LogView(ScrollView, can_focus=True):
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
     def _empty_text(self) -> str:
+        if self._index is not None and self.total:
+            if self._index.scanned_to < self.total:
+                return "looking for matching lines…"
+            return f"no {Level.name(self.level).lower()} lines or worse (l: change level)"
         return "no output" if self.finished else "waiting for output…"
 
     def _message(self, width: int, style: Style, message: str) -> Strip:
@@ -184,7 +241,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _visible_seqs(self) -> list[int]:
         top = self.scroll_offset.y
-        seqs = [self.seq_at(row) for row in range(top, top + self.size.height + 1)]
+        seqs = [self.seq_at(row) for row in range(top, top + self.size.height)]
         return [seq for seq in seqs if seq is not None]
 
     # -- fetching (worker threads) -----------------------------------------------------
@@ -214,6 +271,13 @@ class LogView(ScrollView, can_focus=True):
         finally:
             with self._lock:
                 self._fetching = False
+            self.app.call_from_thread(self._apply_pending, run_id)
+
+    def _apply_pending(self, run_id: int) -> None:
+        """Grow to the last total seen, fetched or not (a failed fetch must not stall it)."""
+        if self._pending is not None and run_id == self.run_id:
+            total, finished = self._pending
+            self.set_total(total, finished, fetched=True)
 
     def _put(self, run_id: int, blocks: dict[int, list[LogLine]]) -> None:
         if run_id != self.run_id:
@@ -228,6 +292,10 @@ class LogView(ScrollView, can_focus=True):
         if widest != self._width:
             self._width = widest
             self.virtual_size = Size(widest, self.rows)
+        if self._pending is not None:
+            total, finished = self._pending
+            self.set_total(total, finished)  # applies now if its lines have all arrived
+            return
         self.refresh()
 
     def _scan_levels(self) -> None:
@@ -241,17 +309,19 @@ class LogView(ScrollView, can_focus=True):
     @work(thread=True, group="log-index", exit_on_error=False)
     def _scan(self, run_id: int, index: LevelIndex, upto: int) -> None:
         try:
-            while index.scanned_to < upto:
+            while index.scanned_to < upto and index is self._index:
                 found = index.scan(self.store, run_id, upto)
                 self.app.call_from_thread(self._indexed, index, found)
         finally:
             self.app.call_from_thread(self._index_done, index)
 
     def _indexed(self, index: LevelIndex, found: list[int]) -> None:
-        if index is self._index and found:
-            index.extend(found)
-            self._resize()
+        if index is self._index:
+            if found:
+                index.extend(found)
+                self._resize()
             self._update_title()
+            self.refresh()
 
     def _index_done(self, index: LevelIndex) -> None:
         self._indexing = False
@@ -305,66 +375,3 @@ class LogView(ScrollView, can_focus=True):
 
     def on_mouse_scroll_up(self) -> None:
         self._pause()
-
-    def jump_to(self, seq: int) -> None:
-        """Show `seq` a third of the way down the pane, marked, and stop following."""
-        self.follow = False
-        self.mark_seq = seq
-        self._strips.clear()
-        row = self.row_of(seq)
-        self.scroll_to(y=max(0, row - self.size.height // 3), animate=False, immediate=True)
-        self.refresh()
-
-    def find(self, needle: str, backwards: bool = False) -> None:
-        """Search from the marked (or top visible) line; jumps to the next match."""
-        if needle != self.needle:
-            self.needle = needle
-            self._strips.clear()
-            self.refresh()
-            self._update_title()
-        if not needle or self.run_id is None:
-            return
-        top = self.seq_at(self.scroll_offset.y) or 1
-        start = self.mark_seq if self.mark_seq is not None else top - 1
-        start = start - 1 if backwards else start + 1
-        self._search(self.run_id, needle, max(1, start), backwards)
-
-    @work(thread=True, exclusive=True, group="log-search", exit_on_error=False)
-    def _search(self, run_id: int, needle: str, start: int, backwards: bool) -> None:
-        with self.store.read() as conn:
-            found = search(conn, run_id, needle, start, backwards)
-        self.app.call_from_thread(self._found, run_id, needle, found)
-
-    def _found(self, run_id: int, needle: str, seq: int | None) -> None:
-        if run_id != self.run_id:
-            return
-        if seq is None:
-            self.notify(f"no more lines with {needle!r}", severity="warning", timeout=3)
-            return
-        self.jump_to(seq)
-
-    def action_next_match(self) -> None:
-        self.find(self.needle)
-
-    def action_previous_match(self) -> None:
-        self.find(self.needle, backwards=True)
-
-    def action_first_error(self) -> None:
-        if self.run_id is not None:
-            self._first_error(self.run_id)
-
-    @work(thread=True, exclusive=True, group="log-search", exit_on_error=False)
-    def _first_error(self, run_id: int) -> None:
-        with self.store.read() as conn:
-            seq = first_at_level(conn, run_id, Level.ERROR)
-        self.app.call_from_thread(self._found_error, run_id, seq)
-
-    def _found_error(self, run_id: int, seq: int | None) -> None:
-        if run_id != self.run_id:
-            return
-        if seq is None:
-            self.notify("no error lines in this log", timeout=3)
-            return
-        if self.level > Level.ERROR:
-            self.level = 0
-        self.jump_to(seq)

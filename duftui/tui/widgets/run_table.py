@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import DataTable
 
 from duftui.store.tables import Run
@@ -29,10 +28,9 @@ COLUMNS = {
 class RunTable(DataTable[str | Text]):
     """Rows keyed by run id; `set_runs` replaces the rows, `update_runs` patches them."""
 
-    BINDINGS = [Binding("space", "toggle_mark", "Select", show=False, id="select")]
-
-    def __init__(self, columns: tuple[str, ...], *, markable: bool = False,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, columns: tuple[str, ...], *, markable: bool = False, id: str | None = None
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.markable = markable
         self.names = (("mark",) if markable else ()) + columns
@@ -132,6 +130,12 @@ class RunTable(DataTable[str | Text]):
             return [self.runs[k] for k in self.order if k in self.marked]
         run = self.cursor_run()
         return [run] if run is not None else []
+
+    def clear_marks(self) -> None:
+        marked, self.marked = self.marked, set()
+        for key in marked:
+            if key in self.runs:
+                self.update_cell(str(key), "mark", " ")
 
     def action_toggle_mark(self) -> None:
         run = self.cursor_run()

@@ -1,0 +1,295 @@
+"""History: every run, newest first, paged by keyset so a million runs open instantly;
+filters, multi-select with bulk retry and cancel, and CSV export of the current filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Input, Static
+
+from duftui.store.dashboard import Pulse, runs_by_id
+from duftui.store.export import export_csv
+from duftui.store.runs import RunFilter, count_runs, list_runs
+from duftui.store.tables import Run
+from duftui.tui.history_filter import FilterError, describe, parse_filter
+from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, ConsoleScreen, key
+from duftui.tui.widgets.run_table import RunTable
+from duftui.tui.widgets.top_bar import TopBar
+
+PAGE = 100
+PREFETCH = 40  # rows before the end of what is loaded at which the next page loads
+
+
+@dataclass
+class Page:
+    runs: list[Run]
+    append: bool
+    flt: RunFilter
+
+
+class HistoryScreen(ConsoleScreen):
+    """space marks runs; t / c then act on all marked runs; ctrl+e exports the filter."""
+
+    TITLE = "History"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *NAV_KEYS,
+        key(
+            "slash",
+            "focus_filter",
+            "Filter",
+            "Filter runs: project: task: status: trigger: since: until:",
+            "filter",
+        ),
+        key(
+            "space", "mark", "Select", "Select or unselect the run (bulk retry / cancel)", "select"
+        ),
+        key("ctrl+e", "export", "Export", "Export the runs of the current filter to CSV", "export"),
+        *RUN_KEYS,
+        Binding("escape", "clear", show=False),
+    ]
+
+    def __init__(self, initial_filter: str = "") -> None:
+        super().__init__()
+        self.initial_filter = initial_filter
+        self.flt = RunFilter()
+        self.exhausted = False
+        self.loading_more = False
+        self.total: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(self.TITLE)
+        yield Input(
+            self.initial_filter,
+            id="filter",
+            placeholder="/ filter: project:demo status:failed trigger:manual since:7d",
+        )
+        yield Static("", id="history-status")
+        yield RunTable(
+            ("id", "status", "task", "queued", "took", "trigger", "by", "error"),
+            markable=True,
+            id="history",
+        )
+        yield Static(
+            "No runs yet — open Tasks (3) and press r to run one.",
+            classes="empty",
+            id="history-empty",
+        )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(RunTable).focus()
+        self._parse()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _parse(self) -> bool:
+        text = self.query_one("#filter", Input).value
+        try:
+            self.flt = parse_filter(text, self.session.now(), self.session.tz)
+        except FilterError as exc:
+            self._status(f"[red]{exc}[/red]")
+            return False
+        return True
+
+    def reload(self) -> None:
+        """The first page of the current filter (and, lazily, the count)."""
+        store, flt = self.session.store(), self.flt
+        self.exhausted = False
+        self.total = None
+
+        def query() -> Page:
+            with store.read() as conn:
+                return Page(list_runs(conn, flt, limit=PAGE), False, flt)
+
+        self.load(query, self._page, group="history")
+
+    def _count(self) -> None:
+        store, flt = self.session.store(), self.flt
+
+        def query() -> tuple[RunFilter, int]:
+            with store.read() as conn:
+                return flt, count_runs(conn, flt)
+
+        self.load(query, self._counted, group="history-count")
+
+    def _counted(self, result: tuple[RunFilter, int]) -> None:
+        if result[0] is self.flt:
+            self.total = result[1]
+            self._status()
+
+    def _more(self) -> None:
+        table = self.query_one(RunTable)
+        if self.exhausted or self.loading_more or not table.order:
+            return
+        last = table.runs[table.order[-1]]
+        store, flt = self.session.store(), self.flt
+        self.loading_more = True
+
+        def query() -> Page:
+            with store.read() as conn:
+                return Page(
+                    list_runs(conn, flt, limit=PAGE, before=(last.queued_at, int(last.id or 0))),
+                    True,
+                    flt,
+                )
+
+        self.load(query, self._page, group="history-more")
+
+    def _page(self, page: Page) -> None:
+        if page.flt is not self.flt:
+            return
+        table = self.query_one(RunTable)
+        table.now, table.tz = self.session.now(), self.session.tz
+        if page.append:
+            self.loading_more = False
+        table.set_runs(page.runs, append=page.append)
+        if len(page.runs) < PAGE:
+            self.exhausted = True
+        if not page.append and self.total is None:
+            if self.exhausted:
+                self.total = len(table.order)
+            else:
+                self._count()
+        empty = not table.order
+        self.query_one("#history-empty").display = empty
+        table.display = not empty
+        self._status()
+        self.refresh_bindings()
+
+    def on_pulse(self, pulse: Pulse, previous: Pulse | None) -> None:
+        """New runs go on top; rows whose run changed are patched in place."""
+        if previous is None or not pulse.runs_changed(previous):
+            return
+        table = self.query_one(RunTable)
+        if not table.order:
+            self.reload()
+            return
+        newest = table.runs[table.order[0]]
+        changed = set(previous.active_by_id) | set(pulse.active_by_id)
+        if pulse.max_audit_id != previous.max_audit_id:
+            changed |= set(table.order[:1000])
+        watch = [rid for rid in changed if rid in table.runs]
+        store, flt = self.session.store(), self.flt
+        shown_max = max(table.order[:50], default=0)
+
+        def query() -> tuple[list[Run], dict[int, Run]]:
+            with store.read() as conn:
+                fresh: list[Run] = []
+                if pulse.max_run_id > shown_max:
+                    since = max(filter(None, [flt.since, newest.queued_at]))
+                    newer = replace(flt, since=since)
+                    fresh = [
+                        r
+                        for r in list_runs(conn, newer, limit=PAGE)
+                        if int(r.id or 0) not in table.runs
+                    ]
+                return fresh, runs_by_id(conn, watch)
+
+        self.load(query, self._live, group="history-live")
+
+    def _live(self, result: tuple[list[Run], dict[int, Run]]) -> None:
+        fresh, updated = result
+        table = self.query_one(RunTable)
+        table.now = self.session.now()
+        if updated:
+            table.update_runs(list(updated.values()))
+        if fresh:
+            runs = fresh + [table.runs[k] for k in table.order]
+            table.set_runs(runs)
+            if self.total is not None:
+                self.total += len(fresh)
+            self._status()
+
+    def _status(self, message: str | None = None) -> None:
+        if message is None:
+            table = self.query_one(RunTable)
+            shown = len(table.order)
+            total = (
+                "counting…"
+                if self.total is None
+                else f"{self.total:,} run{'s' if self.total != 1 else ''}"
+            )
+            message = f"{total} · showing {shown:,}"
+            if table.marked:
+                message += f" · [b]{len(table.marked)} selected[/b] (t retry, c cancel)"
+            elif shown:
+                message += " · space selects"
+        self.query_one("#history-status", Static).update(message)
+
+    # -- selection and keys ----------------------------------------------------------------
+
+    def selected_runs(self) -> list[Run]:
+        return self.query_one(RunTable).selected()
+
+    def selected_task(self) -> str | None:
+        run = self.query_one(RunTable).cursor_run()
+        return run.task_key if run and run.task_key in self.session.catalogue().tasks else None
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = self.query_one(RunTable)
+        if event.cursor_row >= len(table.order) - PREFETCH:
+            self._more()
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        self.console.open_run(int(str(event.row_key.value)))
+
+    @on(Input.Submitted, "#filter")
+    def _filter(self) -> None:
+        if self._parse():
+            self.query_one(RunTable).clear_marks()
+            self.reload()
+            self.query_one(RunTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_clear(self) -> None:
+        table = self.query_one(RunTable)
+        if table.marked:
+            table.clear_marks()
+            self._status()
+        table.focus()
+
+    def action_mark(self) -> None:
+        table = self.query_one(RunTable)
+        table.action_toggle_mark()
+        self._status()
+
+    def action_export(self) -> None:
+        from duftui.tui.screens.export import ExportScreen
+
+        now = self.session.now().astimezone(self.session.tz)
+        name = f"runs-{now:%Y%m%d-%H%M%S}.csv"
+        flt = self.flt
+        summary = f"Exports {describe(flt)}" + (f" ({self.total:,} runs)" if self.total else "")
+        self.app.push_screen(
+            ExportScreen(self.session.workspace, name, summary),
+            lambda path: self._export(path, flt) if path else None,
+        )
+
+    def _export(self, path: Path, flt: RunFilter) -> None:
+        store = self.session.store()
+        shown = self.session.relative(path)
+        self.notify(f"exporting to {shown}…", timeout=3)
+
+        def job() -> None:
+            started = datetime.now()
+            tmp = path.with_name(path.name + ".part")
+            with open(tmp, "w", encoding="utf-8", newline="") as out:
+                count = export_csv(store, out, flt)
+            tmp.replace(path)
+            took = (datetime.now() - started).total_seconds()
+            self.app.call_from_thread(
+                self.notify, f"exported {count:,} runs to {shown} in {took:.1f}s", title="Export"
+            )
+
+        self.run_worker(job, thread=True, group="export", exit_on_error=False)

@@ -1,0 +1,234 @@
+"""Tasks: every task (or mine, or one tag), filtered as you type; broken ones with their
+error; hidden ones behind a toggle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Input, Static
+
+from duftui.definitions.loader import Catalogue, TaskEntry
+from duftui.store.dashboard import active_counts, latest_runs
+from duftui.store.tables import Run
+from duftui.tui import format as fmt
+from duftui.tui.screens.base import (
+    EDIT_KEYS,
+    NAV_KEYS,
+    RUN_KEYS,
+    TRASH_KEY,
+    ConsoleScreen,
+    key,
+)
+from duftui.tui.widgets.top_bar import TopBar
+
+
+@dataclass
+class TasksData:
+    latest: dict[str, Run]
+    active: dict[str, int]
+
+
+def matches(entry: TaskEntry, words: list[str]) -> bool:
+    """Filter text: plain words match key, name, kind and description; `#tag` a tag."""
+    spec = entry.spec
+    haystack = " ".join(
+        [entry.key, entry.title, spec.run.kind if spec else "", spec.description if spec else ""]
+    ).lower()
+    for word in words:
+        if word.startswith("#"):
+            if spec is None or word[1:] not in [t.lower() for t in spec.tags]:
+                return False
+        elif word not in haystack:
+            return False
+    return True
+
+
+def task_owner(catalogue: Catalogue, entry: TaskEntry) -> str | None:
+    project = catalogue.projects.get(entry.project)
+    own = entry.spec.owner if entry.spec else None
+    return own or (project.spec.owner if project else None)
+
+
+class TasksScreen(ConsoleScreen):
+    """Enter opens a task; r runs it; m toggles "mine", h shows hidden tasks."""
+
+    TITLE = "Tasks"
+    EDITS = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *NAV_KEYS,
+        *RUN_KEYS[:2],
+        key("slash", "focus_filter", "Filter", "Filter tasks as you type (words, #tag)", "filter"),
+        key("m", "toggle_mine", "Mine", "Show only my tasks (owner = OS user) or all", "mine"),
+        key("h", "toggle_hidden", "Hidden", "Show or hide hidden tasks", "hidden", show=False),
+        *EDIT_KEYS,
+        *RUN_KEYS[2:],
+        TRASH_KEY,
+        Binding("escape", "clear_filter", show=False),
+    ]
+
+    def __init__(self, project: str | None = None) -> None:
+        super().__init__()
+        self.project = project
+        self.mine = False
+        self.show_hidden = False
+        self.data = TasksData({}, {})
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(f"Tasks: {self.project}" if self.project else "Tasks")
+        yield Input(placeholder="/ filter: words, #tag", id="filter")
+        yield Static("", id="scope")
+        yield DataTable(id="tasks", cursor_type="row")
+        yield Static("", classes="empty", id="tasks-empty")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column, label in (
+            ("task", "task"),
+            ("last", "last run"),
+            ("when", "when"),
+            ("kind", "kind"),
+            ("schedules", "schedules"),
+            ("name", "name"),
+        ):
+            table.add_column(label, key=column)
+        table.focus()
+
+    def reload(self) -> None:
+        session = self.session
+        keys = list(session.catalogue().tasks)
+
+        def query() -> TasksData:
+            with session.store().read() as conn:
+                return TasksData(latest_runs(conn, keys), active_counts(conn))
+
+        self.load(query, self._loaded, group="tasks")
+
+    def _loaded(self, data: TasksData) -> None:
+        self.data = data
+        self._show()
+
+    def visible(self) -> list[TaskEntry]:
+        catalogue = self.session.catalogue()
+        words = self.query_one("#filter", Input).value.lower().split()
+        owner = self.session.user if self.mine else None
+        out = []
+        for entry in catalogue.tasks.values():
+            if self.project and entry.project != self.project:
+                continue
+            if entry.spec is not None and entry.spec.hidden and not self.show_hidden:
+                continue
+            if owner is not None and task_owner(catalogue, entry) != owner:
+                continue
+            if matches(entry, words):
+                out.append(entry)
+        return sorted(out, key=lambda e: e.key)
+
+    def _show(self) -> None:
+        table = self.query_one(DataTable)
+        current = self.selected_task()
+        entries = self.visible()
+        now = self.session.now()
+        table.clear()
+        for entry in entries:
+            table.add_row(*self._cells(entry, now), key=entry.key)
+        if current is not None and current in table.rows:
+            table.move_cursor(row=table.get_row_index(current), animate=False)
+        total = len(
+            [
+                e
+                for e in self.session.catalogue().tasks.values()
+                if not self.project or e.project == self.project
+            ]
+        )
+        scope = [
+            "mine" if self.mine else "all",
+            "hidden shown" if self.show_hidden else "hidden off (h)",
+            f"{len(entries)} of {total} tasks",
+        ]
+        self.query_one("#scope", Static).update(" · ".join(scope))
+        empty = self.query_one("#tasks-empty", Static)
+        empty.update(
+            "No tasks match the filter."
+            if total
+            else "No tasks yet: add tasks/<project>/<task>.toml, then ctrl+r."
+        )
+        empty.display = not entries
+        table.display = bool(entries)
+        self.refresh_bindings()
+
+    def _cells(self, entry: TaskEntry, now) -> list[Text | str]:  # type: ignore[no-untyped-def]
+        spec = entry.spec
+        run = self.data.latest.get(entry.key)
+        if entry.broken:
+            problem = next((p for p in entry.problems if p.is_error), None)
+            last: Text | str = Text("✗ BROKEN", style="bold red")
+            name = Text(str(problem) if problem else "definition error", style="red")
+        else:
+            last = fmt.run_status(run) if run else Text("no runs", style="dim")
+            name = Text(entry.title)
+        active = self.data.active.get(entry.key, 0)
+        if active and run is not None and run.status not in ("queued", "running"):
+            last = Text(f"▶ {active} active", style="cyan")
+        kind = spec.run.kind if spec else "?"
+        if spec is not None and not spec.enabled:
+            kind += " (off)"
+        schedules = "; ".join(s.describe() for s in spec.schedule) if spec else ""
+        when = fmt.ago(run.queued_at, now) if run else ""
+        return [
+            Text(entry.key, style="bold" if not entry.broken else "red"),
+            last,
+            when,
+            kind,
+            Text(schedules or "—"),
+            name,
+        ]
+
+    def selected_task(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count or not table.display:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def selected_runs(self) -> list[Run]:
+        key = self.selected_task()
+        run = self.data.latest.get(key) if key else None
+        return [run] if run else []
+
+    @on(Input.Changed, "#filter")
+    def _filter(self) -> None:
+        self._show()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        self.console.open_task(str(event.row_key.value))
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus and box.value:
+            box.value = ""
+        self.query_one(DataTable).focus()
+
+    def action_toggle_mine(self) -> None:
+        self.mine = not self.mine
+        self._show()
+
+    def action_toggle_hidden(self) -> None:
+        self.show_hidden = not self.show_hidden
+        self._show()
