@@ -85,8 +85,12 @@ async def test_a_million_line_log_is_shown_without_loading_it(console_ws: Path) 
         app.open_run(run_id)
         screen = await screen_named(pilot, "RunScreen")
         log = screen.query_one(LogView)
-        assert log.total == MILLION and log.virtual_size.height == MILLION
-        assert log.scroll_y == log.max_scroll_y  # following: at the end
+        await wait_for(  # following: at the end, once the first screenful is placed
+            pilot,
+            lambda: log.total == MILLION and log.scroll_y == log.max_scroll_y > 0,
+            what="the end of the log",
+        )
+        assert log.virtual_size.height == MILLION
         assert len(log._blocks) <= 2  # only what is on screen was read
         started = time.monotonic()
         await pilot.press("home")

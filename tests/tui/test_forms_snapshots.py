@@ -32,10 +32,17 @@ def open_form(factory: Factory, *keys: str, tab: str | None = None) -> Setup:
     async def setup(pilot: Pilot[Any]) -> None:
         form = factory(pilot.app.session)  # type: ignore[attr-defined]
         pilot.app.push_screen(form)
-        await wait_for(pilot, lambda: getattr(form, "_initial", None) is not None, what="form")
+        await wait_for(  # opened: the first field has taken the focus
+            pilot,
+            lambda: getattr(form, "_initial", None) is not None and pilot.app.focused is not None,
+            what="form",
+        )
+        await wait_settled(pilot)
         if tab is not None:
             form.show_tab(tab)  # type: ignore[attr-defined]
-            await pilot.pause()
+            # show_tab focuses the tab's first field after a refresh: wait for it, or the
+            # picture depends on whether the focus style was painted yet.
+            await wait_for(pilot, lambda: in_tab(pilot.app.focused, tab), what="tab focus")
         for key in keys:
             await pilot.press(key)
             await wait_settled(pilot)
@@ -43,6 +50,10 @@ def open_form(factory: Factory, *keys: str, tab: str | None = None) -> Setup:
         await pilot.pause()
 
     return setup
+
+
+def in_tab(widget: Any, tab: str) -> bool:
+    return widget is not None and any(node.id == tab for node in widget.ancestors)
 
 
 def steady(pilot: Pilot[Any]) -> None:
