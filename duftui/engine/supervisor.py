@@ -99,6 +99,7 @@ class Supervisor:
         self.identity = process_identity()
         self.host = this_host()
         self.running: dict[int, RunHandle] = {}
+        self._in_claim = False
         self.writer = LogWriter(store)
         self._wake = wake
         self._kick = anyio.Event()
@@ -144,6 +145,8 @@ class Supervisor:
     async def drain(self, grace: float, reason: str) -> None:
         """Stop claiming; let running tasks finish for `grace` seconds, then cancel them."""
         self._claiming = False
+        while self._in_claim:  # runs being claimed now are running runs too
+            await anyio.sleep(0.01)
         with anyio.move_on_after(grace):
             while self.running:
                 await anyio.sleep(0.05)
@@ -164,8 +167,12 @@ class Supervisor:
                 while True:
                     claimed: list[Prepared] = []
                     if self._claiming and len(self.running) < self.max_parallel:
-                        claimed, self._due = await anyio.to_thread.run_sync(
-                            self._claim_and_spawn)
+                        self._in_claim = True
+                        try:
+                            claimed, self._due = await anyio.to_thread.run_sync(
+                                self._claim_and_spawn)
+                        finally:
+                            self._in_claim = False
                     for item in claimed:
                         handle = RunHandle(item.claimed.run_id, item.claimed.task_key)
                         if item.plan is not None:
