@@ -40,7 +40,7 @@ async def test_a_run_started_by_another_process_appears_with_its_log(console_ws:
     async with app.run_test(size=SIZE) as pilot:
         await wait_settled(pilot)
         running = app.screen.query_one("#running", RunTable)
-        cli = duftui_process(console_ws, "run", "demo/slow", "-p", "ticks=60")
+        cli = duftui_process(console_ws, "run", "demo/slow", "-p", "ticks=200")
         try:
             rows = await wait_for(
                 pilot,
@@ -75,13 +75,14 @@ async def test_a_run_started_by_another_process_appears_with_its_log(console_ws:
             await wait_for(
                 pilot,
                 lambda: screen.run is not None and screen.run.status == "succeeded",
-                timeout=30,
+                timeout=60,
                 what="the run to end",
             )
-            # 60 ticks, a last line and the end event
-            await wait_for(pilot, lambda: log.total >= 62, what="every line of the run")
+            # 200 ticks (10 s: still running however slow the machine is while the run
+            # screen opens), a last line and the end event
+            await wait_for(pilot, lambda: log.total >= 202, what="every line of the run")
         finally:
-            cli.wait(timeout=30)
+            cli.wait(timeout=60)
     assert cli.returncode == 0, cli.stderr
 
 

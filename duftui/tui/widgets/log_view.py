@@ -159,16 +159,18 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         return self._index.index_of(seq) if self._index is not None else seq - 1
 
     def _resize(self) -> None:
+        # Scrolls here are forced: Textual ignores a scroll until the layout has shown the
+        # scrollbar, and a log opened before that layout would stay at the top.
         self.virtual_size = Size(max(self._width, 1), self.rows)
         if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
             # The new height reaches the scroll limits at the next refresh; end up there.
             self.call_after_refresh(self._keep_at_end)
         self.refresh()
 
     def _keep_at_end(self) -> None:
         if self.follow and self.scroll_y != self.max_scroll_y:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
 
     def _update_title(self) -> None:
         parts = [f"{self.total:,} line{'s' if self.total != 1 else ''}"]
@@ -332,7 +334,7 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
 
     def watch_follow(self, follow: bool) -> None:
         if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self._update_title()
 
     def watch_level(self, level: int) -> None:
