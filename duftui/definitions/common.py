@@ -15,9 +15,38 @@ CONNECTION_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class Strict(BaseModel):
-    """Every definition model: unknown fields are errors and types are not coerced."""
+    """Every definition model: unknown fields are errors, types are not coerced, and a
+    loaded definition is a value nobody changes (edits build a new one)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=False)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=False, frozen=True)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Share equal small values between definitions as they are made: a daemon holding
+        10,000 tasks would otherwise keep 10,000 copies of "UTC", of `30s` and of each
+        set of given field names. Safe because models are frozen (pydantic copies the
+        field-name set before changing it in `model_copy`)."""
+        values = self.__dict__
+        for name, value in values.items():
+            kind = type(value)
+            if kind is str:
+                shared = _SHARED_TEXT.get(value)
+                if shared is not None:
+                    values[name] = shared
+                elif len(_SHARED_TEXT) < _SHARED_TEXT_MAX and len(value) <= 32:
+                    _SHARED_TEXT[value] = value  # the first values seen are the common ones
+            elif kind is timedelta:
+                values[name] = _SHARED.setdefault(value, value)
+        given = frozenset(self.__pydantic_fields_set__)
+        shared = _SHARED_NAMES.get(given)
+        if shared is None:
+            shared = _SHARED_NAMES[given] = set(given)
+        object.__setattr__(self, "__pydantic_fields_set__", shared)
+
+
+_SHARED_TEXT: dict[str, str] = {}
+_SHARED_TEXT_MAX = 512
+_SHARED: dict[timedelta, timedelta] = {}
+_SHARED_NAMES: dict[frozenset[str], set[str]] = {}
 
 
 def _duration(value: object) -> timedelta:

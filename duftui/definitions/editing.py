@@ -315,13 +315,13 @@ def _cross_checks(
         key=key,
         project=project.key,
         name=name,
-        path=plan.path,
+        file=str(plan.path),
         rel=plan.rel,
         folder=project.path,
         spec=plan.spec if isinstance(plan.spec, Task) else None,
         digest=parsed.digest,
         problems=list(plan.problems),
-        locator=parsed.locator,
+        draft=parsed.text,
     )
     siblings = [k for k in project.tasks if k != key]
     tasks = {k: replace(catalogue.tasks[k], problems=[]) for k in siblings}

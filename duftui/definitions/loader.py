@@ -40,20 +40,34 @@ PROJECT_FILE = "project.toml"
 NON_TASK_DIRS = {"scripts", "data", "sql", "notebooks", "__pycache__"}
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskEntry:
     """One task file: its definition when it validated, and its problems."""
 
     key: str
     project: str
     name: str
-    path: Path
+    file: str  # the file's absolute path as text: 10,000 Path objects cost megabytes
     rel: str
     folder: Path
     spec: Task | None
     digest: str
     problems: list[Problem] = field(default_factory=list)
-    locator: TomlLocator | None = field(default=None, repr=False)
+    draft: str | None = field(default=None, repr=False)  # unsaved text the editor checks
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
+
+    def line_of(self, where: tuple[str | int, ...]) -> int | None:
+        """The line of `where` in the file, read again: cross-file checks rarely find a
+        problem, so a catalogue does not keep every file's locator (a large part of a big
+        workspace's memory) just in case."""
+        try:
+            text = self.draft if self.draft is not None else self.path.read_text("utf-8")
+            return TomlLocator(text).line_of(where)
+        except (OSError, UnicodeDecodeError):
+            return None
 
     @property
     def broken(self) -> bool:
@@ -327,13 +341,12 @@ def _load_task(
         key=key,
         project=project.key,
         name=name,
-        path=path,
+        file=str(path),
         rel=rel,
         folder=project.path,
         spec=spec,
         digest=parsed.digest,
         problems=parsed.problems,
-        locator=parsed.locator,
     )
     catalogue.tasks[key] = entry
     project.tasks.append(key)
@@ -353,15 +366,9 @@ def _check_project_tasks(catalogue: Catalogue, project: ProjectEntry, connection
         spec = entry.spec
         if spec is None:
             continue
-        locator = entry.locator
 
-        def add(
-            path: tuple[str | int, ...],
-            message: str,
-            entry: TaskEntry = entry,
-            locator: TomlLocator | None = locator,
-        ) -> None:
-            line = locator.line_of(path) if locator else None
+        def add(path: tuple[str | int, ...], message: str, entry: TaskEntry = entry) -> None:
+            line = entry.line_of(path)
             entry.problems.append(Problem(entry.rel, line, field_name(path), message))
 
         if connections_ok:
@@ -399,7 +406,7 @@ def _check_project_tasks(catalogue: Catalogue, project: ProjectEntry, connection
         text = " → ".join(cycle)
         for name in set(cycle):
             entry = entries[name]
-            line = entry.locator.line_of(("needs",)) if entry.locator else None
+            line = entry.line_of(("needs",))
             entry.problems.append(
                 Problem(entry.rel, line, "needs", f"dependency cycle: {text} (each needs the next)")
             )

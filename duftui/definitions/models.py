@@ -97,6 +97,9 @@ class Retry(Strict):
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+DEFAULT_RETRY = Retry()
+
+
 class Source(Strict):
     """Where a pipeline task's data comes from (`[source]`); fields depend on run.kind."""
 
@@ -215,7 +218,7 @@ class Task(Strict):
     duft_id: str | None = None
     run: RunSpec
     params: Params = Field(default_factory=dict)
-    retry: Retry = Field(default_factory=Retry)
+    retry: Retry = DEFAULT_RETRY  # frozen, so shared by every task without [retry]
     schedule: list[Schedule] = Field(default_factory=list)
     source: Source | None = None
     processing: Processing | None = None

@@ -27,7 +27,7 @@ from duftui.engine.identity import process_identity
 from duftui.engine.supervisor import Supervisor
 from duftui.engine.wake import WakeListener
 from duftui.schedule import lease
-from duftui.schedule.reload import compact, merge, new_problems, settle_memory
+from duftui.schedule.reload import merge, new_problems, settle_memory
 from duftui.schedule.report import describe_report
 from duftui.schedule.scheduler import LeaseLost, Scheduler
 from duftui.schedule.watch import Watcher, open_watcher, settle
@@ -137,7 +137,7 @@ class Daemon:
         catalogue = load_workspace(self.options.workspace)
         for problem in catalogue.errors:
             _LOG.error("%s", problem)
-        return compact(catalogue)
+        return catalogue
 
     def _started(self) -> None:
         assert self.supervisor is not None and self.watcher is not None
@@ -325,7 +325,7 @@ class Daemon:
         previous = self.catalogue
         for problem in new_problems(previous.problems if previous else None, fresh.problems):
             _LOG.error("%s", problem)
-        merged = merge(previous, compact(fresh))
+        merged = merge(previous, fresh)
         for line in merged.kept:
             _LOG.warning("%s", line)
         self.catalogue = merged.catalogue

@@ -38,7 +38,7 @@ class StateConflict(RuntimeError):
     """Someone else moved this schedule's cursor first (another daemon)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """What a schedule fires: a task (`owner` = "project/task") or a whole project."""
 

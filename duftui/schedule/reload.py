@@ -70,14 +70,6 @@ def new_problems(previous: list[Problem] | None, fresh: list[Problem]) -> list[P
     return [p for p in fresh if p.is_error and str(p) not in seen]
 
 
-def compact(catalogue: Catalogue) -> Catalogue:
-    """Drop what a daemon never reads again: the TOML locators kept for line numbers
-    (their problems are already located). A large part of a big workspace's memory."""
-    for entry in catalogue.tasks.values():
-        entry.locator = None
-    return catalogue
-
-
 def settle_memory() -> None:
     """After loading definitions: collect once, then freeze what survives so later
     collections never walk the catalogue again (idle CPU), and hand freed heap back to

@@ -24,7 +24,7 @@ from duftui.schedule.zones import local_zone, zone_named
 States = dict[str, tuple[datetime | None, datetime | None]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     target: Target
     trigger: Trigger
