@@ -27,7 +27,7 @@ async def type_into(pilot: Pilot[Any], row: FieldRow, text: str) -> None:
     assert isinstance(editor, Input)
     editor.focus()
     editor.value = ""
-    await pilot.pause()
+    await wait_for(pilot, lambda: editor.has_focus, what=f"{row.path} focused")
     await pilot.press(*[_character_to_key(char) for char in text])
     await wait_for(pilot, lambda: editor.value == text, what=f"{text!r} typed")
 
@@ -44,7 +44,15 @@ async def show_tab(pilot: Pilot[Any], form: Any, tab: str) -> None:
 
     form.show_tab(tab)
     pane = form.query_one(TabbedContent).get_pane(tab)
-    await wait_for(pilot, lambda: pane.region.area > 0, what=f"tab {tab}")
+    # Shown, and its first field focused (show_tab does that after a refresh; a field
+    # focused before then would lose the focus again).
+    await wait_for(
+        pilot,
+        lambda: pane.region.area > 0
+        and pilot.app.focused is not None
+        and pane in pilot.app.focused.ancestors,
+        what=f"tab {tab}",
+    )
 
 
 async def screen_of(pilot: Pilot[Any], kind: type) -> Any:
@@ -53,6 +61,8 @@ async def screen_of(pilot: Pilot[Any], kind: type) -> Any:
     def shown() -> Any:
         screen = pilot.app.screen
         ready = isinstance(screen, kind) and getattr(screen, "_initial", "") is not None
+        if ready and hasattr(screen, "_initial"):  # a form: opened once its field has focus
+            ready = pilot.app.focused is not None
         return ready and screen
 
     return await wait_for(pilot, shown, what=kind.__name__)

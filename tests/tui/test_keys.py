@@ -208,6 +208,7 @@ async def test_a_acknowledges_a_dead_run_on_the_dashboard(seeded_ws: Path) -> No
         await wait_settled(pilot)
         table = app.screen.query_one("#attention", RunTable)
         table.focus()
+        await wait_for(pilot, lambda: table.has_focus, what="the table focused")
         await cursor_to(pilot, table, IDS["dead"])
         await pilot.press("a")
         await wait_for(

@@ -129,6 +129,7 @@ async def test_task_screen_shows_definition_params_schedules_runs_and_outputs(
         assert str(seeded_ws) not in outputs  # paths are shown relative to the workspace
         screen.query_one(TabbedContent).active = "tab-runs"
         runs.focus()
+        await wait_for(pilot, lambda: runs.has_focus, what="the runs table focused")
         await pilot.press("enter")
         run_screen = await screen_named(pilot, "RunScreen")
         assert run_screen.run_id == IDS["visits"]
