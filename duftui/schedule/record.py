@@ -246,7 +246,22 @@ def _queue_task(
         root_task=entry.name,
         plan=plan,
     )
-    run_id = queue_task_run(
+    run_id = _queue_run(conn, catalogue, entry, batch_id, target, at, user, params, secrets)
+    return batch_id, [run_id]
+
+
+def _queue_run(
+    conn: Connection,
+    catalogue: Catalogue,
+    entry: TaskEntry,
+    batch_id: int,
+    target: Target,
+    at: datetime,
+    user: str,
+    params: dict[str, Any],
+    secrets: SecretStore | None,
+) -> int:
+    return queue_task_run(
         conn,
         catalogue,
         entry,
@@ -259,7 +274,6 @@ def _queue_task(
         schedule_params=params,
         secrets=secrets,
     )
-    return batch_id, [run_id]
 
 
 def _queue_project(
@@ -287,23 +301,10 @@ def _queue_project(
         logical_time=at,
         plan=plan,
     )
-    run_ids = []
-    for entry in ready:
-        run_ids.append(
-            queue_task_run(
-                conn,
-                catalogue,
-                entry,
-                batch_id=batch_id,
-                trigger=Trigger.SCHEDULE,
-                requested_by=user,
-                at=at,
-                tz_name=target.tz_name,
-                schedule_key=target.key,
-                schedule_params=params,
-                secrets=secrets,
-            )
-        )
+    run_ids = [
+        _queue_run(conn, catalogue, entry, batch_id, target, at, user, params, secrets)
+        for entry in ready
+    ]
     return batch_id, run_ids
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from duftui.definitions.loader import Catalogue
-from duftui.definitions.schedules import Schedule, schedule_key
+from duftui.definitions.schedules import Schedule
+from duftui.schedule.table import targets
 from duftui.schedule.triggers import TriggerError, trigger_for
 
 
@@ -68,31 +69,16 @@ def upcoming(
     until = now + horizon
     recorded = recorded_next or {}
     found: list[Fire] = []
-    for project in catalogue.projects.values():
-        for index, schedule in enumerate(project.spec.schedule):
-            key = schedule_key(project.key, index, schedule)
-            for at, approx in next_fires(
-                schedule,
-                now,
-                until=until,
-                count=limit,
-                default_tz=default_tz,
-                recorded_next=recorded.get(key),
-            ):
-                found.append(Fire(at, project.key, key, "project " + schedule.describe(), approx))
-    for entry in catalogue.tasks.values():
-        if entry.spec is None or entry.broken or not entry.spec.enabled:
-            continue
-        for index, schedule in enumerate(entry.spec.schedule):
-            key = schedule_key(entry.key, index, schedule)
-            for at, approx in next_fires(
-                schedule,
-                now,
-                until=until,
-                count=limit,
-                default_tz=default_tz,
-                recorded_next=recorded.get(key),
-            ):
-                found.append(Fire(at, entry.key, key, schedule.describe(), approx))
+    for target in targets(catalogue, None):  # the daemon's own list of what fires
+        what = ("project " if target.is_project else "") + target.schedule.describe()
+        for at, approx in next_fires(
+            target.schedule,
+            now,
+            until=until,
+            count=limit,
+            default_tz=default_tz,
+            recorded_next=recorded.get(target.key),
+        ):
+            found.append(Fire(at, target.owner, target.key, what, approx))
     found.sort(key=lambda fire: (fire.at, fire.owner))
     return found[:limit]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from tests.tui.conftest import make_app, wait_for, wait_settled
 from tests.tui.seed import IDS
@@ -182,6 +183,16 @@ def quit_dialog(running: int, queued: int) -> Setup:
     async def setup(pilot: Pilot[Any]) -> None:
         from duftui.tui.screens.quit import QuitScreen
 
+        # A covered screen stops updating: let the dashboard's tables size their columns
+        # to their rows (DataTable does that when idle) before the dialog covers it.
+        await wait_settled(pilot)
+        await wait_for(
+            pilot,
+            lambda: not any(
+                table._require_update_dimensions for table in pilot.app.screen.query(DataTable)
+            ),
+            what="the tables laid out",
+        )
         pilot.app.push_screen(QuitScreen(running, queued))
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, QuitScreen))
 
