@@ -295,12 +295,8 @@ class Daemon:
                     _LOG.debug("checkpoint skipped: %s", exc)
 
     def _fire_at(self, due: float) -> list:
-        """In a worker thread: sleep out the last milliseconds precisely (the event loop's
-        timers round to whole milliseconds), then fire everything due."""
-        self.scheduler.prepare(datetime.fromtimestamp(due, UTC))
-        while (remaining := due - time.time()) > 0:
-            time.sleep(remaining)
-        return self.scheduler.fire_due(datetime.now(UTC))
+        """In a worker thread (see `Scheduler.fire_at`)."""
+        return self.scheduler.fire_at(due)
 
     async def _sync(self, catalogue: Catalogue) -> None:
         problems = await anyio.to_thread.run_sync(self.scheduler.sync, catalogue, datetime.now(UTC))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import heapq
 import logging
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -123,8 +124,22 @@ class Scheduler:
                 entry.trigger.first_after(at),
             )
 
-    def fire_due(self, now: datetime) -> list[FireReport]:
-        """Handle every fire due at `now`: misfire plans, runs and fire rows, one transaction."""
+    def fire_at(self, due: float) -> list[FireReport]:
+        """Fire what is due at the instant `due` (epoch seconds) on time: take the write
+        lock and check the lease first, sleep out the last milliseconds in this thread
+        (the event loop's timers round to whole milliseconds), then only the inserts are
+        left. Waiting for another writer (a heartbeat, a log batch) happens before the
+        fire time, not after it."""
+        self.prepare(datetime.fromtimestamp(due, UTC))
+        with self.store.write() as conn:
+            self._check_lease(conn)
+            while (remaining := due - time.time()) > 0:
+                time.sleep(remaining)
+            return self.fire_due(datetime.now(UTC), conn)
+
+    def fire_due(self, now: datetime, conn: Connection | None = None) -> list[FireReport]:
+        """Handle every fire due at `now`: misfire plans, runs and fire rows, one transaction
+        (`conn`'s, when given)."""
         due: list[Entry] = []
         while (at := self.next_due()) is not None and at <= now:
             _, key = heapq.heappop(self._heap)
@@ -145,9 +160,9 @@ class Scheduler:
             work.append((entry, ready[1], ready[2]))
         try:
             try:
-                reports = self._write(work, isolate=False)
+                reports = self._write(work, False, conn)
             except (IntegrityError, StateConflict):
-                reports = self._write(work, isolate=True)
+                reports = self._write(work, True, conn)
         except BaseException:
             for entry in due:  # nothing was written: try these again later
                 heapq.heappush(self._heap, (entry.pending, entry.key))  # type: ignore[arg-type]
@@ -161,25 +176,39 @@ class Scheduler:
         return reports
 
     def _write(
-        self, work: list[tuple[Entry, Plan, datetime | None]], isolate: bool
+        self,
+        work: list[tuple[Entry, Plan, datetime | None]],
+        isolate: bool,
+        conn: Connection | None = None,
     ) -> list[FireReport]:
         """One transaction for all; with `isolate`, a savepoint per schedule so one that
-        another daemon already fired does not undo the others (the rare, slow path)."""
+        another daemon already fired does not undo the others (the rare, slow path). In
+        `conn`'s transaction the fast path is a savepoint too, so the slow path can follow."""
+        if conn is None:
+            with self.store.write() as own:
+                self._check_lease(own)
+                return self._write_in(own, work, isolate)
+        if isolate:
+            return self._write_in(conn, work, isolate)
+        with conn.begin_nested():
+            return self._write_in(conn, work, isolate)
+
+    def _write_in(
+        self, conn: Connection, work: list[tuple[Entry, Plan, datetime | None]], isolate: bool
+    ) -> list[FireReport]:
         assert self.catalogue is not None
         reports: list[FireReport] = []
-        with self.store.write() as conn:
-            self._check_lease(conn)
-            for entry, plan, new_next in work:
-                report = FireReport(entry, plan)
-                if not isolate:
-                    report.results = self._record(conn, entry, plan, new_next)
-                else:
-                    try:
-                        with conn.begin_nested():
-                            report.results = self._record(conn, entry, plan, new_next)
-                    except (IntegrityError, StateConflict) as exc:
-                        report.conflict = _conflict_text(exc)
-                reports.append(report)
+        for entry, plan, new_next in work:
+            report = FireReport(entry, plan)
+            if not isolate:
+                report.results = self._record(conn, entry, plan, new_next)
+            else:
+                try:
+                    with conn.begin_nested():
+                        report.results = self._record(conn, entry, plan, new_next)
+                except (IntegrityError, StateConflict) as exc:
+                    report.conflict = _conflict_text(exc)
+            reports.append(report)
         return reports
 
     # -- helpers -----------------------------------------------------------------------
@@ -189,8 +218,7 @@ class Scheduler:
     ) -> list[FireResult]:
         assert self.catalogue is not None
         last = plan.fires[-1].fire_time if plan.fires else None
-        advance_state(conn, entry.key, entry.pending, new_next, last)
-        return record_fires(
+        results = record_fires(  # the runs first: their queue time is the fire's lateness
             conn,
             self.catalogue,
             entry.target,
@@ -198,6 +226,8 @@ class Scheduler:
             secrets=self.secrets,
             requested_by=self._user,
         )
+        advance_state(conn, entry.key, entry.pending, new_next, last)
+        return results
 
     def _plan(self, entry: Entry, now: datetime) -> Plan:
         schedule = entry.target.schedule

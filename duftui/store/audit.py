@@ -32,9 +32,14 @@ def record(
     if isinstance(detail, dict):
         detail = json.dumps(detail, sort_keys=True, default=str)
     conn.execute(
-        insert(AUDIT).values(
-            ts=utcnow(), user=user or current_user(), action=action, target=target, detail=detail
-        )
+        insert(AUDIT),
+        {
+            "ts": utcnow(),
+            "user": user or current_user(),
+            "action": action,
+            "target": target,
+            "detail": detail,
+        },
     )
 
 

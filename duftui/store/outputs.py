@@ -37,9 +37,15 @@ def record_output(
     if md5 is None and path.is_file():
         md5 = file_md5(path)
     result = conn.execute(
-        insert(OUTPUT).values(
-            run_id=run_id, path=str(path), size=size, md5=md5, stage=stage, created_at=utcnow()
-        )
+        insert(OUTPUT),
+        {
+            "run_id": run_id,
+            "path": str(path),
+            "size": size,
+            "md5": md5,
+            "stage": stage,
+            "created_at": utcnow(),
+        },
     )
     return int(result.inserted_primary_key[0])
 

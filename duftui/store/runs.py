@@ -132,7 +132,9 @@ def insert_run(
     }
     if status.finished:
         values["finished_at"] = now
-    result = conn.execute(insert(RUN).values(**values))
+    # Parameters, not .values(): the statement is then compiled once and cached, which
+    # takes most of the cost out of queuing a run (schedule lateness, dispatch).
+    result = conn.execute(insert(RUN), values)
     return int(result.inserted_primary_key[0])
 
 
@@ -148,16 +150,17 @@ def insert_batch(
     plan: dict[str, Any] | None = None,
 ) -> int:
     result = conn.execute(
-        insert(BATCH).values(
-            plan=json.dumps(plan or {}, sort_keys=True),
-            project=project,
-            trigger=str(trigger),
-            requested_by=requested_by,
-            schedule_key=schedule_key,
-            logical_time=logical_time,
-            root_task=root_task,
-            created_at=utcnow(),
-        )
+        insert(BATCH),
+        {
+            "plan": json.dumps(plan or {}, sort_keys=True),
+            "project": project,
+            "trigger": str(trigger),
+            "requested_by": requested_by,
+            "schedule_key": schedule_key,
+            "logical_time": logical_time,
+            "root_task": root_task,
+            "created_at": utcnow(),
+        },
     )
     return int(result.inserted_primary_key[0])
 

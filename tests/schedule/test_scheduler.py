@@ -202,6 +202,28 @@ def test_two_schedulers_racing_fire_each_fire_once(ws: Workspace) -> None:
     assert any(r.conflict for r in reports)  # the loser noticed and moved on
 
 
+def test_fire_at_takes_the_lock_before_the_fire_and_yields_to_a_fire_already_recorded(
+    ws: Workspace,
+) -> None:
+    for name in ("a", "b"):
+        command_task(ws, name, '[[schedule]]\ncron = "* * * * * *"\n')
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    stores = [Store(ws.store.path) for _ in range(2)]
+    try:
+        first, second = (Scheduler(s, default_zone=UTC, default_tz_name="UTC") for s in stores)
+        for scheduler in (first, second):
+            scheduler.sync(ws.catalogue(), due - timedelta(seconds=1))
+        first.fire_due(due)  # another daemon got there first
+        reports = second.fire_at(due.timestamp())
+        assert time.time() >= due.timestamp()  # it waited for the fire time
+    finally:
+        for store in stores:
+            store.close()
+    assert sorted(r.entry.key for r in reports if r.conflict) == ["p/a#0", "p/b#0"]
+    assert len(fires(ws)) == 2 and len(run_rows(ws)) == 2
+    assert second.next_due() == due + timedelta(seconds=1)  # and it moved on
+
+
 RACER = textwrap.dedent("""
     import sys, time
     from datetime import datetime, timedelta, UTC
