@@ -164,10 +164,13 @@ class SshServer:
         return values
 
     def close(self) -> None:
-        self.server.close()
-        self._thread.call(self.server.wait_closed())
+        self._thread.call(self._close())  # asyncio servers are not thread-safe: close in the loop
         self._thread.call(self._reap())
         self._thread.stop()
+
+    async def _close(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
 
 
 # -- FTP ---------------------------------------------------------------------------------
