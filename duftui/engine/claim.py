@@ -5,28 +5,57 @@ Limits: a global `max_parallel` counted over every running run in the state file
 optional per-project `max_parallel`, and no two runs of one task at once unless the task
 says `allow_overlap = true`. Queued runs that were cancelled before they started, or whose
 task is gone or broken, are ended here instead of being started.
+
+Claiming is on the path of every run's start (dispatch latency), so its statements go to
+the driver connection of the caller's transaction: a few fixed statements with `?`
+parameters, and the claimed row comes back from `UPDATE … RETURNING` as a `Claimed`.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from duftui.definitions.loader import Catalogue
 from duftui.engine.outcomes import finish_run
-from duftui.store.runs import get_run
 from duftui.store.states import RunStatus
-from duftui.store.tables import Run
-from duftui.store.timestamps import to_iso, utcnow
+from duftui.store.timestamps import from_iso, now_iso
+
+_RUNNING = "SELECT project, task_key FROM run WHERE status = 'running'"
+_CANDIDATES = (
+    "SELECT id, task_key, project, cancel_requested FROM run WHERE status = 'queued' "
+    "AND (not_before IS NULL OR not_before <= ?) {scope}"
+    "ORDER BY coalesce(not_before, queued_at), id LIMIT 200"
+)
+_CLAIM = (
+    "UPDATE run SET status = 'running', started_at = ?, supervisor = ?, host = ? "
+    "WHERE id = ? AND status = 'queued' "
+    "RETURNING attempt, max_attempts, params, schedule_key, logical_time, logical_tz"
+)
+_NEXT_DUE = "SELECT min(not_before) FROM run WHERE status = 'queued' {scope}"
+_STARTED = "UPDATE run SET pid = ?, pid_started = ?, output_dir = ? WHERE id = ?"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claimed:
-    run_id: int
+    """A run this supervisor now owns, with what is needed to start it."""
+
+    id: int
     task_key: str
-    run: Run | None = None
+    attempt: int = 1
+    max_attempts: int = 1
+    params: str = "{}"
+    schedule_key: str | None = None
+    logical_time: datetime | None = None
+    logical_tz: str | None = None
+
+    @property
+    def run_id(self) -> int:
+        return self.id
 
 
 def claim_runs(
@@ -40,25 +69,18 @@ def claim_runs(
     limit: int | None = None,
 ) -> list[Claimed]:
     """Claim what may start now; `conn` must be in a write (IMMEDIATE) transaction."""
-    now = utcnow()
-    running = conn.execute(
-        text("SELECT project, task_key FROM run WHERE status = 'running'")
-    ).all()
+    db = conn.connection.driver_connection
+    assert db is not None
+    now = now_iso()
+    running = db.execute(_RUNNING).fetchall()
     total = len(running)
     per_project = Counter(project for project, _ in running)
     per_task = Counter(task for _, task in running)
     free = max_parallel - total
     if limit is not None:
         free = min(free, limit)
-    scope = "AND batch_id = :batch " if batch_id is not None else ""
-    candidates = conn.execute(
-        text(
-            "SELECT id, task_key, project, cancel_requested FROM run WHERE status = 'queued' "
-            "AND (not_before IS NULL OR not_before <= :now) " + scope +
-            "ORDER BY coalesce(not_before, queued_at), id LIMIT 200"
-        ),
-        {"now": to_iso(now), "batch": batch_id},
-    ).all()
+    scope, args = ("AND batch_id = ? ", (now, batch_id)) if batch_id is not None else ("", (now,))
+    candidates = db.execute(_CANDIDATES.format(scope=scope), args).fetchall()
     claimed: list[Claimed] = []
     for run_id, task_key, project, cancel_requested in candidates:
         if cancel_requested:
@@ -81,15 +103,11 @@ def claim_runs(
             continue
         if per_task[task_key] and not entry.spec.allow_overlap:
             continue
-        updated = conn.execute(
-            text(
-                "UPDATE run SET status = 'running', started_at = :now, supervisor = :sup, "
-                "host = :host WHERE id = :id AND status = 'queued'"
-            ),
-            {"now": to_iso(now), "sup": supervisor, "host": host, "id": run_id},
-        )
-        if updated.rowcount:
-            claimed.append(Claimed(run_id, task_key, get_run(conn, run_id)))
+        row = db.execute(_CLAIM, (now, supervisor, host, run_id)).fetchone()
+        if row is not None:
+            attempt, max_attempts, params, schedule_key, logical_time, logical_tz = row
+            claimed.append(Claimed(run_id, task_key, attempt, max_attempts, params,
+                                   schedule_key, from_iso(logical_time), logical_tz))
             free -= 1
             per_project[project] += 1
             per_task[task_key] += 1
@@ -98,9 +116,24 @@ def claim_runs(
 
 def next_due(conn: Connection, batch_id: int | None = None) -> str | None:
     """The earliest `not_before` among waiting runs (to sleep until it), as ISO text."""
-    scope = "AND batch_id = :batch" if batch_id is not None else ""
-    row = conn.execute(
-        text(f"SELECT min(not_before) FROM run WHERE status = 'queued' {scope}"),
-        {"batch": batch_id},
-    ).first()
+    db = conn.connection.driver_connection
+    assert db is not None
+    if batch_id is None:
+        row = db.execute(_NEXT_DUE.format(scope="")).fetchone()
+    else:
+        row = db.execute(_NEXT_DUE.format(scope="AND batch_id = ?"), (batch_id,)).fetchone()
     return row[0] if row else None
+
+
+def record_started(db: sqlite3.Connection,
+                   started: list[tuple[int, int, float | None, str]]) -> None:
+    """Record `(run_id, pid, process start time, output dir)` of runs just started, in a
+    transaction of its own: what recovery needs to tell a live process from a dead one
+    (a pid alone can be reused). `db` is a driver connection in autocommit mode."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.executemany(_STARTED, [(pid, at, out, run_id) for run_id, pid, at, out in started])
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

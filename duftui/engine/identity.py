@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 import psutil
 
@@ -23,6 +24,23 @@ def start_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except (psutil.Error, OSError):
         return None
+
+
+def start_time_now() -> float:
+    """What `start_time()` will report for a process started at this instant, without
+    reading /proc/PID (that read waits while a new process is still in exec).
+
+    On Linux psutil reports boot time plus the kernel's start tick, which counts on
+    CLOCK_BOOTTIME; the wall clock can be a second or more away from that, so it is used
+    only where that clock does not exist.
+    """
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is not None:
+        try:
+            return psutil.boot_time() + time.clock_gettime(boottime)
+        except (OSError, psutil.Error):
+            pass
+    return time.time()
 
 
 def process_identity(pid: int | None = None) -> str:

@@ -12,8 +12,9 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from duftui import locations
 from duftui.compat.duft import SHIM_DIR, script_uses_duft
@@ -24,9 +25,28 @@ from duftui.definitions.models import Task
 from duftui.definitions.schedules import schedule_key
 from duftui.definitions.secrets import MASK, Masker, SecretError, SecretStore, resolve_ref
 from duftui.engine.params import as_env_value, declared_params
-from duftui.store.tables import Run
 
 STEP_KINDS = ("notebook", "sql", "files", "ssh")
+
+
+class QueuedRun(Protocol):
+    """What starting a run needs of it: a claimed run (`engine.claim.Claimed`) or a
+    stored `Run` row."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def task_key(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def params(self) -> str: ...
+    @property
+    def schedule_key(self) -> str | None: ...
+    @property
+    def logical_time(self) -> datetime | None: ...
+    @property
+    def logical_tz(self) -> str | None: ...
 
 
 class LaunchError(Exception):
@@ -89,7 +109,7 @@ def connection_values(
     return data
 
 
-def run_params(catalogue: Catalogue, entry: TaskEntry, run: Run, resolver: Resolver) -> dict:
+def run_params(catalogue: Catalogue, entry: TaskEntry, run: QueuedRun, resolver: Resolver) -> dict:
     """The stored parameters of a run, with secret ones resolved again from their refs."""
     stored: dict[str, Any] = json.loads(run.params or "{}")
     refs: dict[str, Any] = {name: p.default for name, (p, _) in
@@ -125,7 +145,7 @@ def _schedule_params(catalogue: Catalogue, entry: TaskEntry, key: str | None) ->
 
 def build_plan(
     catalogue: Catalogue,
-    run: Run,
+    run: QueuedRun,
     secrets: SecretStore,
     base_env: dict[str, str] | None = None,
 ) -> LaunchPlan:
@@ -192,7 +212,7 @@ def working_directory(entry: TaskEntry, spec: Task, workspace: Path) -> Path:
     return entry.folder
 
 
-def _argv(entry: TaskEntry, spec: Task, run: Run, params: dict, env: dict[str, str]) -> list[str]:
+def _argv(entry: TaskEntry, spec: Task, run: QueuedRun, params: dict, env: dict[str, str]) -> list[str]:
     if uses_step_runner(spec):
         return [sys.executable, "-m", "duftui.steps", "--run", str(run.id)]
     if spec.run.kind == "python":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import os
 import signal
 import subprocess
@@ -19,11 +20,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psutil
 
-from duftui.engine.identity import start_time
 from duftui.engine.outcomes import Usage
 from duftui.engine.streams import LineSplitter
 
@@ -80,6 +81,83 @@ def spawn(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[b
     )
 
 
+class CancelFlag:
+    """Asks a running process to stop. Set it from the event loop's thread; the process's
+    watcher wakes at once (no task waits on it)."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._listeners: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        for listener in self._listeners:
+            listener()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+
+class _Bell:
+    """Wakes the watcher when something happened (exit, end of output, cancel, an error
+    in a callback). A ring before the wait is not lost."""
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event = anyio.Event()
+
+
+class _Watch:
+    """What is known about the process so far, filled in by callbacks or helper tasks."""
+
+    def __init__(self, pid: int, bell: _Bell) -> None:
+        self.pid = pid
+        self.bell = bell
+        self.status: tuple[int, Any] | None = None
+        self.exited_at = 0.0
+        self.open_streams = 0
+        self.error: BaseException | None = None
+        self.readers: list[_PipeReader] = []
+
+    @property
+    def exited(self) -> bool:
+        return self.status is not None
+
+    def reaped(self, wait_status: int, rusage: Any) -> None:
+        self.status = (wait_status, rusage)
+        self.exited_at = time.time()
+        self.bell.ring()
+
+    def stream_ended(self) -> None:
+        self.open_streams -= 1
+        self.bell.ring()
+
+    def failed(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+        self.bell.ring()
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        """Wait until `done()` (checked after every ring); re-raise a callback's error."""
+        while not done():
+            if self.error is not None:
+                raise self.error
+            await self.bell.wait()
+        if self.error is not None:
+            raise self.error
+
+
 async def run_process(
     argv: list[str],
     cwd: Path,
@@ -87,16 +165,20 @@ async def run_process(
     *,
     on_output: OutputHandler,
     on_event: EventHandler,
-    cancel: anyio.Event,
+    cancel: CancelFlag,
     timeout: float | None = None,
     kill_grace: float = 10.0,
-    on_started: Callable[[int, float | None], Awaitable[None] | None] | None = None,
+    on_started: Callable[[int], Awaitable[None] | None] | None = None,
     spawned: subprocess.Popen[bytes] | None = None,
 ) -> ProcessResult:
     """Run a process to its end; output lines go to `on_output(stream, lines)`.
 
     `spawned` is a process already started with `spawn()` (the supervisor starts it in
     the same worker-thread hop that claimed the run, to keep dispatch latency low).
+
+    On asyncio, the pipes and the exit (a pidfd) are watched by loop callbacks and this
+    coroutine is the only task: starting many runs costs the loop little, and the loop's
+    work does not compete with a process that is starting up.
     """
     result = ProcessResult()
     if spawned is not None:
@@ -111,9 +193,8 @@ async def run_process(
             return result
     pid = proc.pid
     result.pid = pid
-    started = start_time(pid)
     if on_started is not None:
-        maybe = on_started(pid, started)
+        maybe = on_started(pid)
         if maybe is not None:
             await maybe
     assert proc.stdout is not None and proc.stderr is not None
@@ -121,74 +202,77 @@ async def run_process(
     for fd in fds.values():
         os.set_blocking(fd, False)
         _grow_pipe(fd)
-    exited = anyio.Event()
-    readers_done = anyio.Event()
-    status: dict[str, object] = {}
-
-    async def read(stream: str, fd: int) -> None:
-        await _read_pipe(fd, lambda lines: on_output(stream, lines))
-
-    async def read_all() -> None:
-        async with anyio.create_task_group() as readers:
+    bell = _Bell()
+    watch = _Watch(pid, bell)
+    cancel.subscribe(bell.ring)
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        async with anyio.create_task_group() as tg:
+            helpers = 0  # tasks, where there are no loop callbacks
             for stream, fd in fds.items():
-                readers.start_soon(read, stream, fd)
-        readers_done.set()
-
-    async def reap() -> None:
-        status["wait"] = await _wait4(pid)
-        result.exited_at = time.time()
-        exited.set()
-
-    async def watchdog() -> None:
-        reason = None
-        with anyio.move_on_after(timeout) if timeout else _forever():
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_wait_event, exited, tg.cancel_scope)
-                tg.start_soon(_wait_event, cancel, tg.cancel_scope)
-            reason = "cancel" if cancel.is_set() and not exited.is_set() else None
-        if not exited.is_set() and reason is None and timeout:
-            reason = "timeout"
-        if reason is None:
-            return
-        if reason == "timeout":
-            result.timed_out = True
-            on_event(f"timed out after {timeout:g}s; sending SIGTERM to the process group")
-        else:
-            result.cancelled = True
-            on_event("cancelling: sending SIGTERM to the process group")
-        victims = _descendants(pid)
-        _signal_group(pid, signal.SIGTERM, victims)
-        with anyio.move_on_after(kill_grace):
-            await exited.wait()
-        if not exited.is_set():
-            on_event(f"still running after {kill_grace:g}s; sending SIGKILL")
-            _signal_group(pid, signal.SIGKILL, victims | _descendants(pid))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(read_all)
-        tg.start_soon(reap)
-        tg.start_soon(watchdog)
-        await exited.wait()
-        # Whatever the task left running in its group dies with it.
-        leftovers = _group_members(pid)
-        if leftovers:
-            on_event(f"terminating {len(leftovers)} leftover process(es) of the task")
-            _signal_group(pid, signal.SIGTERM, leftovers)
-            with anyio.move_on_after(min(kill_grace, 2.0)):
-                while _group_members(pid):
-                    await anyio.sleep(0.05)
-            _signal_group(pid, signal.SIGKILL, leftovers)
-        with anyio.move_on_after(DRAIN_AFTER_EXIT_S):
-            await readers_done.wait()
-        tg.cancel_scope.cancel()
+                watch.open_streams += 1
+                deliver = functools.partial(on_output, stream)
+                if loop is not None:
+                    watch.readers.append(_PipeReader(loop, fd, deliver, watch))
+                else:
+                    tg.start_soon(_read_pipe_task, fd, deliver, watch)
+                    helpers += 1
+            if loop is None or not _watch_exit(loop, watch):
+                tg.start_soon(_reap_in_thread, watch)
+                helpers += 1
+            await _supervise(watch, cancel, timeout, kill_grace, on_event, result)
+            with anyio.move_on_after(DRAIN_AFTER_EXIT_S):
+                await watch.until(lambda: watch.open_streams <= 0)
+            if helpers:
+                tg.cancel_scope.cancel()
+    finally:
+        for reader in watch.readers:
+            reader.close()
     for handle in (proc.stdout, proc.stderr):
         handle.close()
-    wait_status, rusage = status["wait"]  # type: ignore[misc]
+    assert watch.status is not None
+    wait_status, rusage = watch.status
+    result.exited_at = watch.exited_at
     result.returncode = os.waitstatus_to_exitcode(wait_status)
     result.usage = Usage(cpu_user_s=round(rusage.ru_utime, 3), cpu_sys_s=round(rusage.ru_stime, 3),
                          max_rss_kb=int(rusage.ru_maxrss))
     proc.returncode = result.returncode  # reaped here; keep Popen from waiting again
     return result
+
+
+async def _supervise(watch: _Watch, cancel: CancelFlag, timeout: float | None,
+                     kill_grace: float, on_event: EventHandler, result: ProcessResult) -> None:
+    """Wait for the exit; on cancel or timeout, SIGTERM the group, SIGKILL after the grace
+    period. Whatever the task left running in its group dies with it."""
+    pid = watch.pid
+    with anyio.move_on_after(timeout) if timeout else _forever():
+        await watch.until(lambda: watch.exited or cancel.is_set())
+    if not watch.exited:
+        if cancel.is_set():
+            result.cancelled = True
+            on_event("cancelling: sending SIGTERM to the process group")
+        else:
+            result.timed_out = True
+            on_event(f"timed out after {timeout:g}s; sending SIGTERM to the process group")
+        victims = _descendants(pid)
+        _signal_group(pid, signal.SIGTERM, victims)
+        with anyio.move_on_after(kill_grace):
+            await watch.until(lambda: watch.exited)
+        if not watch.exited:
+            on_event(f"still running after {kill_grace:g}s; sending SIGKILL")
+            _signal_group(pid, signal.SIGKILL, victims | _descendants(pid))
+            await watch.until(lambda: watch.exited)
+    leftovers = _group_members(pid)
+    if leftovers:
+        on_event(f"terminating {len(leftovers)} leftover process(es) of the task")
+        _signal_group(pid, signal.SIGTERM, leftovers)
+        with anyio.move_on_after(min(kill_grace, 2.0)):
+            while _group_members(pid):
+                await anyio.sleep(0.05)
+        _signal_group(pid, signal.SIGKILL, leftovers)
 
 
 def _grow_pipe(fd: int) -> None:
@@ -200,59 +284,72 @@ def _grow_pipe(fd: int) -> None:
             pass
 
 
-async def _read_pipe(fd: int, deliver: Callable[[list[str]], None]) -> None:
-    """Read a non-blocking pipe to EOF, handing out complete lines as they arrive.
+class _PipeReader:
+    """Reads a non-blocking pipe from a loop callback, handing out complete lines."""
 
-    On asyncio the fd stays registered with the loop for the whole run (one callback per
-    read); elsewhere it falls back to anyio's wait_readable.
-    """
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int,
+                 deliver: Callable[[list[str]], None], watch: _Watch) -> None:
+        self._loop = loop
+        self._fd = fd
+        self._deliver = deliver
+        self._watch = watch
+        self._splitter = LineSplitter()
+        self._open = True
+        loop.add_reader(fd, self._ready)
+
+    def _ready(self) -> None:
+        try:
+            data = os.read(self._fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        try:
+            if not data:
+                self.close()
+                return
+            lines = self._splitter.feed(data)
+            if lines:
+                self._deliver(lines)
+        except Exception as exc:  # surfaces in run_process, not in the loop's log
+            self._watch.failed(exc)
+
+    def close(self) -> None:
+        """Stop reading; hand out a partial last line. Idempotent."""
+        if not self._open:
+            return
+        self._open = False
+        self._loop.remove_reader(self._fd)
+        try:
+            rest = self._splitter.finish()
+            if rest:
+                self._deliver(rest)
+        finally:
+            self._watch.stream_ended()
+
+
+async def _read_pipe_task(fd: int, deliver: Callable[[list[str]], None], watch: _Watch) -> None:
+    """The same as _PipeReader for event loops other than asyncio."""
     splitter = LineSplitter()
     try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    try:
-        if loop is None:
-            while True:
-                await anyio.wait_readable(fd)
-                try:
-                    data = os.read(fd, READ_SIZE)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                lines = splitter.feed(data)
-                if lines:
-                    deliver(lines)
-            return
-        finished = anyio.Event()
-
-        def ready() -> None:
+        while True:
+            await anyio.wait_readable(fd)
             try:
                 data = os.read(fd, READ_SIZE)
             except BlockingIOError:
-                return
+                continue
             except OSError:
-                data = b""
+                break
             if not data:
-                loop.remove_reader(fd)
-                finished.set()
-                return
+                break
             lines = splitter.feed(data)
             if lines:
                 deliver(lines)
-
-        loop.add_reader(fd, ready)
-        try:
-            await finished.wait()
-        finally:
-            loop.remove_reader(fd)
     finally:
         rest = splitter.finish()
         if rest:
             deliver(rest)
+        watch.stream_ended()
 
 
 class _forever:
@@ -263,30 +360,39 @@ class _forever:
         return False
 
 
-async def _wait_event(event: anyio.Event, scope: anyio.CancelScope) -> None:
-    await event.wait()
-    scope.cancel()
+def _watch_exit(loop: asyncio.AbstractEventLoop, watch: _Watch) -> bool:
+    """Reap the process from a loop callback when its pidfd turns readable (Linux).
+    False when there is no pidfd: the caller reaps in a thread instead."""
+    if not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        pidfd = os.pidfd_open(watch.pid)
+    except OSError:
+        return False
+
+    def exited() -> None:
+        try:
+            reaped, wait_status, rusage = os.wait4(watch.pid, os.WNOHANG)
+        except ChildProcessError as exc:
+            reaped = -1
+            watch.failed(exc)
+        if reaped == 0:
+            return  # not yet (a spurious wake-up)
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        if reaped > 0:
+            watch.reaped(wait_status, rusage)
+
+    loop.add_reader(pidfd, exited)
+    return True
 
 
-async def _wait4(pid: int) -> tuple[int, object]:
-    """Reap `pid` without blocking the loop, returning (status, rusage)."""
-    pidfd = None
-    if hasattr(os, "pidfd_open"):
-        try:
-            pidfd = os.pidfd_open(pid)
-        except OSError:
-            pidfd = None
-    if pidfd is not None:
-        try:
-            await anyio.wait_readable(pidfd)
-            _, wait_status, rusage = os.wait4(pid, 0)
-            return wait_status, rusage
-        finally:
-            os.close(pidfd)
+async def _reap_in_thread(watch: _Watch) -> None:
+    """Reap `pid` in a worker thread, returning (status, rusage)."""
     _, wait_status, rusage = await anyio.to_thread.run_sync(
-        os.wait4, pid, 0, limiter=_WAIT_LIMITER
+        os.wait4, watch.pid, 0, limiter=_WAIT_LIMITER
     )
-    return wait_status, rusage
+    watch.reaped(wait_status, rusage)
 
 
 def _descendants(pid: int) -> set[int]:
