@@ -39,3 +39,38 @@ def test_poke_wakes_a_supervisor_that_polls_rarely(ws: Workspace) -> None:
         listener.close()
     assert took[0] < 5.0, "the run waited for the 30 s poll instead of the poke"
     assert not (ws.root / ".duftui" / "wake.sock").exists()
+
+
+def test_doorbell_keeps_a_ring_that_came_before_the_wait(ws: Workspace) -> None:
+    from duftui.engine.wake import Doorbell
+
+    bell = Doorbell()
+    try:
+        bell.ring()
+        start = time.monotonic()
+        assert bell.wait(5.0) is True
+        assert time.monotonic() - start < 1.0
+        assert bell.wait(0.05) is False  # one ring, one wake-up
+    finally:
+        bell.close()
+    bell.ring()  # a closed bell ignores rings
+
+
+def test_doorbell_wakes_on_a_poke_from_another_process(ws: Workspace) -> None:
+    import subprocess
+    import sys
+
+    from duftui.engine.wake import Doorbell
+
+    listener = WakeListener(ws.root)
+    bell = Doorbell(listener)
+    try:
+        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                        "from duftui.engine.wake import poke; "
+                        "sys.exit(0 if poke(Path(sys.argv[1])) else 1)", str(ws.root)],
+                       check=True)
+        assert bell.wait(5.0) is True
+        assert bell.wait(0.05) is False  # the poke was consumed
+    finally:
+        bell.close()
+        listener.close()
