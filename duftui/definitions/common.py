@@ -22,9 +22,11 @@ class Strict(BaseModel):
 
     def model_post_init(self, context: Any, /) -> None:
         """Share equal small values between definitions as they are made: a daemon holding
-        10,000 tasks would otherwise keep 10,000 copies of "UTC", of `30s` and of each
-        set of given field names. Safe because models are frozen (pydantic copies the
-        field-name set before changing it in `model_copy`)."""
+        10,000 tasks would otherwise keep 10,000 copies of "UTC", of `30s`, of empty lists
+        and tables, and of each set of given field names. Safe because models are frozen
+        and nothing changes a definition's lists or tables in place (edits build new
+        data from `model_dump`, which copies; pydantic copies the field-name set before
+        changing it in `model_copy`)."""
         values = self.__dict__
         for name, value in values.items():
             kind = type(value)
@@ -36,6 +38,8 @@ class Strict(BaseModel):
                     _SHARED_TEXT[value] = value  # the first values seen are the common ones
             elif kind is timedelta:
                 values[name] = _SHARED.setdefault(value, value)
+            elif not value and (kind is list or kind is dict):
+                values[name] = _EMPTY_LIST if kind is list else _EMPTY_DICT
         given = frozenset(self.__pydantic_fields_set__)
         shared = _SHARED_NAMES.get(given)
         if shared is None:
@@ -47,6 +51,8 @@ _SHARED_TEXT: dict[str, str] = {}
 _SHARED_TEXT_MAX = 512
 _SHARED: dict[timedelta, timedelta] = {}
 _SHARED_NAMES: dict[frozenset[str], set[str]] = {}
+_EMPTY_LIST: list[Any] = []
+_EMPTY_DICT: dict[str, Any] = {}
 
 
 def _duration(value: object) -> timedelta:

@@ -197,3 +197,21 @@ def test_needs_across_projects_are_not_allowed(tmp_path: Path) -> None:
     assert [str(p) for p in load_workspace(tmp_path).problems] == [
         "tasks/b/second.toml:1: needs[0]: no task 'first' in project 'b'"
     ]
+
+
+def test_loaded_definitions_share_empty_values_and_edits_get_their_own(tmp_path: Path) -> None:
+    """A daemon holds thousands of definitions: equal empty lists and tables are one object,
+    and the data an edit starts from (`model_dump`) is a copy, so no edit reaches another
+    task through them."""
+    make_task(tmp_path, "p/one")
+    make_task(tmp_path, "p/two")
+    catalogue = load_workspace(tmp_path)
+    one, two = catalogue.task("p/one").spec, catalogue.task("p/two").spec
+    assert one is not None and two is not None
+    assert one.tags == [] and one.tags is two.tags
+    assert one.params == {} and one.params is two.params
+    data = one.model_dump()
+    data["tags"].append("edited")
+    assert one.tags == [] and two.tags == []
+    with pytest.raises(ValueError):
+        one.tags = ["x"]  # frozen
