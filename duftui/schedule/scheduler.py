@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, NestedTransaction
 from sqlalchemy.exc import IntegrityError
 
 from duftui.definitions.loader import Catalogue
@@ -133,13 +133,23 @@ class Scheduler:
         self.prepare(datetime.fromtimestamp(due, UTC))
         with self.store.write() as conn:
             self._check_lease(conn)
-            while (remaining := due - time.time()) > 0:
-                time.sleep(remaining)
-            return self.fire_due(datetime.now(UTC), conn)
+            savepoint = conn.begin_nested()  # the fast path's savepoint, also opened early
+            try:
+                while (remaining := due - time.time()) > 0:
+                    time.sleep(remaining)
+                return self.fire_due(datetime.now(UTC), conn, savepoint)
+            finally:
+                if savepoint.is_active:  # nothing was due after all, or an error
+                    savepoint.rollback()
 
-    def fire_due(self, now: datetime, conn: Connection | None = None) -> list[FireReport]:
+    def fire_due(
+        self,
+        now: datetime,
+        conn: Connection | None = None,
+        savepoint: NestedTransaction | None = None,
+    ) -> list[FireReport]:
         """Handle every fire due at `now`: misfire plans, runs and fire rows, one transaction
-        (`conn`'s, when given)."""
+        (`conn`'s, when given; `savepoint` is an open savepoint of it to write in)."""
         due: list[Entry] = []
         while (at := self.next_due()) is not None and at <= now:
             _, key = heapq.heappop(self._heap)
@@ -160,7 +170,7 @@ class Scheduler:
             work.append((entry, ready[1], ready[2]))
         try:
             try:
-                reports = self._write(work, False, conn)
+                reports = self._write(work, False, conn, savepoint)
             except (IntegrityError, StateConflict):
                 reports = self._write(work, True, conn)
         except BaseException:
@@ -180,6 +190,7 @@ class Scheduler:
         work: list[tuple[Entry, Plan, datetime | None]],
         isolate: bool,
         conn: Connection | None = None,
+        savepoint: NestedTransaction | None = None,
     ) -> list[FireReport]:
         """One transaction for all; with `isolate`, a savepoint per schedule so one that
         another daemon already fired does not undo the others (the rare, slow path). In
@@ -190,8 +201,15 @@ class Scheduler:
                 return self._write_in(own, work, isolate)
         if isolate:
             return self._write_in(conn, work, isolate)
-        with conn.begin_nested():
-            return self._write_in(conn, work, isolate)
+        if savepoint is None:
+            savepoint = conn.begin_nested()
+        try:
+            reports = self._write_in(conn, work, isolate)
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+        return reports
 
     def _write_in(
         self, conn: Connection, work: list[tuple[Entry, Plan, datetime | None]], isolate: bool

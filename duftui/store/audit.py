@@ -6,10 +6,10 @@ import getpass
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from duftui.store.tables import Audit
-from duftui.store.timestamps import utcnow
+from duftui.store.timestamps import to_iso, utcnow
 
 AUDIT = Audit.__table__
 
@@ -31,15 +31,11 @@ def record(
 ) -> None:
     if isinstance(detail, dict):
         detail = json.dumps(detail, sort_keys=True, default=str)
-    conn.execute(
-        insert(AUDIT),
-        {
-            "ts": utcnow(),
-            "user": user or current_user(),
-            "action": action,
-            "target": target,
-            "detail": detail,
-        },
+    db = conn.connection.driver_connection  # on the path of every manual run: see runs.py
+    assert db is not None
+    db.execute(
+        "INSERT INTO audit (ts, user, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+        (to_iso(utcnow()), user or current_user(), action, target, detail),
     )
 
 

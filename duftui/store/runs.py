@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from duftui.store.states import RunStatus, Trigger
 from duftui.store.tables import Batch, Run
@@ -121,21 +121,17 @@ def insert_run(
         "trigger": str(trigger),
         "requested_by": requested_by,
         "schedule_key": schedule_key,
-        "logical_time": logical_time,
+        "logical_time": to_iso(logical_time),
         "logical_tz": logical_tz,
         "params": json.dumps(params or {}, default=str, sort_keys=True),
         "status": str(status),
-        "queued_at": now,
-        "not_before": not_before,
+        "queued_at": to_iso(now),
+        "not_before": to_iso(not_before),
         "definition_hash": definition_hash,
         "error": error,
+        "finished_at": to_iso(now) if status.finished else None,
     }
-    if status.finished:
-        values["finished_at"] = now
-    # Parameters, not .values(): the statement is then compiled once and cached, which
-    # takes most of the cost out of queuing a run (schedule lateness, dispatch).
-    result = conn.execute(insert(RUN), values)
-    return int(result.inserted_primary_key[0])
+    return _insert(conn, _INSERT_RUN, values)
 
 
 def insert_batch(
@@ -149,20 +145,41 @@ def insert_batch(
     root_task: str | None = None,
     plan: dict[str, Any] | None = None,
 ) -> int:
-    result = conn.execute(
-        insert(BATCH),
-        {
-            "plan": json.dumps(plan or {}, sort_keys=True),
-            "project": project,
-            "trigger": str(trigger),
-            "requested_by": requested_by,
-            "schedule_key": schedule_key,
-            "logical_time": logical_time,
-            "root_task": root_task,
-            "created_at": utcnow(),
-        },
-    )
-    return int(result.inserted_primary_key[0])
+    return _insert(conn, _INSERT_BATCH, {
+        "plan": json.dumps(plan or {}, sort_keys=True),
+        "project": project,
+        "trigger": str(trigger),
+        "requested_by": requested_by,
+        "schedule_key": schedule_key,
+        "logical_time": to_iso(logical_time),
+        "root_task": root_task,
+        "created_at": to_iso(utcnow()),
+    })
+
+
+def _statement(table: str, columns: tuple[str, ...]) -> str:
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})")
+
+
+# Queuing a run is on the path of every fire and every dispatch, so these two inserts go
+# to the driver connection of the caller's transaction (a fixed statement, timestamps as
+# the stored ISO text) instead of through SQLAlchemy's statement machinery.
+_INSERT_RUN = _statement("run", (
+    "task_key", "project", "batch_id", "attempt", "max_attempts", "retry_of", "trigger",
+    "requested_by", "schedule_key", "logical_time", "logical_tz", "params", "status",
+    "queued_at", "not_before", "definition_hash", "error", "finished_at"))
+_INSERT_BATCH = _statement("batch", (
+    "plan", "project", "trigger", "requested_by", "schedule_key", "logical_time", "root_task",
+    "created_at"))
+
+
+def _insert(conn: Connection, statement: str, values: dict[str, Any]) -> int:
+    db = conn.connection.driver_connection
+    assert db is not None
+    row_id = db.execute(statement, values).lastrowid
+    assert row_id is not None
+    return row_id
 
 
 def get_run(conn: Connection, run_id: int) -> Run | None:
