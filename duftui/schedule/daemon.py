@@ -295,8 +295,13 @@ class Daemon:
                     _LOG.debug("checkpoint skipped: %s", exc)
 
     def _fire_at(self, due: float) -> list:
-        """In a worker thread (see `Scheduler.fire_at`)."""
-        return self.scheduler.fire_at(due)
+        """In a worker thread (see `Scheduler.fire_at`). The supervisor is woken from here,
+        right after the commit: its claim thread starts the runs without waiting for the
+        event loop."""
+        reports = self.scheduler.fire_at(due)
+        if reports and self.supervisor is not None:
+            self.supervisor.kick()
+        return reports
 
     async def _sync(self, catalogue: Catalogue) -> None:
         problems = await anyio.to_thread.run_sync(self.scheduler.sync, catalogue, datetime.now(UTC))
