@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from duftui.definitions.loader import Catalogue
 from duftui.engine.outcomes import finish_run
+from duftui.store.logs import OpenChunk, write_chunks
 from duftui.store.states import RunStatus
 from duftui.store.timestamps import from_iso, now_iso
 
@@ -125,14 +126,16 @@ def next_due(conn: Connection, batch_id: int | None = None) -> str | None:
     return row[0] if row else None
 
 
-def record_started(db: sqlite3.Connection,
-                   started: list[tuple[int, int, float | None, str]]) -> None:
-    """Record `(run_id, pid, process start time, output dir)` of runs just started, in a
-    transaction of its own: what recovery needs to tell a live process from a dead one
-    (a pid alone can be reused). `db` is a driver connection in autocommit mode."""
+def record_started(db: sqlite3.Connection, started: list[tuple[int, int, float | None, str]],
+                   first_lines: list[OpenChunk]) -> None:
+    """Record `(run_id, pid, process start time, output dir)` of runs just started, and
+    their first log lines, in a transaction of its own: what recovery needs to tell a live
+    process from a dead one (a pid alone can be reused). `db` is a driver connection in
+    autocommit mode."""
     db.execute("BEGIN IMMEDIATE")
     try:
         db.executemany(_STARTED, [(pid, at, out, run_id) for run_id, pid, at, out in started])
+        write_chunks(db, first_lines)
     except BaseException:
         db.execute("ROLLBACK")
         raise

@@ -45,6 +45,7 @@ from duftui.engine.recovery import recover_lost
 from duftui.engine.streams import classify, level_of_name, parse_marker
 from duftui.engine.wake import Doorbell, WakeListener
 from duftui.store.db import ChangeWatcher, Store
+from duftui.store.logs import OpenChunk
 from duftui.store.logwriter import LogWriter
 from duftui.store.outputs import record_output
 from duftui.store.runs import get_run, request_cancel
@@ -67,6 +68,7 @@ class Prepared:
     proc: subprocess.Popen[bytes] | None = None
     error: str | None = None
     spawned_at: float = 0.0
+    first_line: OpenChunk | None = None
 
 
 @dataclass
@@ -220,11 +222,15 @@ class Supervisor:
                                  limit=self.max_parallel - len(self.running))
             due = _seconds_until(next_due(conn, self.batch_id))
         prepared = [self._start(item) for item in claimed]
-        started = [(item.claimed.run_id, item.proc.pid, item.spawned_at, str(item.plan.output_dir))
-                   for item in prepared if item.proc is not None and item.plan is not None]
+        started, first_lines = [], []
+        for item in prepared:
+            if item.proc is not None and item.plan is not None:
+                started.append((item.claimed.run_id, item.proc.pid, item.spawned_at,
+                                str(item.plan.output_dir)))
+                first_lines.append(item.first_line)
         if started:
             with self.store.raw() as db:  # the plain driver: little work while they start
-                record_started(db, started)
+                record_started(db, started, first_lines)
         return prepared, due
 
     def _start(self, item: Claimed) -> Prepared:
@@ -236,17 +242,17 @@ class Supervisor:
         plan.env["DUFTUI_DB"] = str(self.store.path)  # the step runner records here
         message = self._start_message(item.attempt, item.max_attempts, plan)
         spawned_at = start_time_now()  # recovery tells a reused pid by it
-        spawned_wall = time.time()
+        first_line = OpenChunk(item.run_id, first_seq=1)
+        first_line.add(time.time(), "event", Level.INFO, message)
         try:
             proc = spawn(plan.argv, plan.cwd, plan.env)
         except (OSError, ValueError) as exc:
             self.writer.add(item.run_id, "event", Level.INFO, message)
             return Prepared(item, plan, error=plan.masker.mask(
                 spawn_error_message(plan.argv, exc)))
-        # Queued before any output of the process is read, so it is still the first line;
-        # the writer batches it with what follows, not a write while the process starts.
-        self.writer.add(item.run_id, "event", Level.INFO, message, ts=spawned_wall)
-        return Prepared(item, plan, proc=proc, spawned_at=spawned_at)
+        # The first line is stored with the pid (record_started), not by the log writer:
+        # waking its thread while processes start costs them CPU.
+        return Prepared(item, plan, proc=proc, spawned_at=spawned_at, first_line=first_line)
 
     def _idle(self) -> bool:
         with self.store.read() as conn:

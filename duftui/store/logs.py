@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -160,8 +161,13 @@ _UPSERT = text(
 )
 
 
-def write_chunks(conn: Connection, chunks: Iterable[OpenChunk]) -> None:
-    """Store (or rewrite) chunks and keep each run's `log_lines` count current."""
+_LOG_LINES = "UPDATE run SET log_lines = :n WHERE id = :id AND log_lines < :n"
+
+
+def write_chunks(conn: Connection | sqlite3.Connection, chunks: Iterable[OpenChunk]) -> None:
+    """Store (or rewrite) chunks and keep each run's `log_lines` count current. `conn` may
+    also be a driver connection already in a transaction (a run's first line is written
+    with its pid, see the supervisor)."""
     rows = []
     counts: dict[int, int] = {}
     for chunk in chunks:
@@ -181,11 +187,13 @@ def write_chunks(conn: Connection, chunks: Iterable[OpenChunk]) -> None:
         counts[chunk.run_id] = max(counts.get(chunk.run_id, 0), chunk.next_seq - 1)
     if not rows:
         return
+    updates = [{"id": run_id, "n": n} for run_id, n in counts.items()]
+    if isinstance(conn, sqlite3.Connection):
+        conn.executemany(_UPSERT.text, rows)
+        conn.executemany(_LOG_LINES, updates)
+        return
     conn.execute(_UPSERT, rows)
-    conn.execute(
-        text("UPDATE run SET log_lines = :n WHERE id = :id AND log_lines < :n"),
-        [{"id": run_id, "n": n} for run_id, n in counts.items()],
-    )
+    conn.execute(text(_LOG_LINES), updates)
 
 
 def next_seq(conn: Connection, run_id: int) -> int:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from duftui.engine.events import RunFinished, RunStarted
+from duftui.store.logs import read_lines
 from duftui.store.outputs import outputs_of
 from duftui.store.states import RunStatus
 from tests.engine.conftest import Workspace
@@ -34,6 +35,11 @@ def test_success_records_lines_resources_and_environment(ws: Workspace) -> None:
     assert run.cpu_user_s is not None and run.cpu_sys_s is not None
     assert run.started_at and run.finished_at and run.finished_at >= run.started_at
     assert run.pid and run.pid_started and run.log_lines == len(ws.lines(run.id))
+    with ws.store.read() as conn:  # the start line is stored with the pid, then the output
+        lines = read_lines(conn, run.id, 1, 1000)
+    assert [ln.seq for ln in lines] == list(range(1, len(lines) + 1))
+    assert lines[0].stream == "event" and lines[0].text.startswith("starting ")
+    assert lines[-1].stream == "event" and lines[-1].text == "finished: succeeded"
     assert json.loads(run.params) == {"who": "Ada"}
     kinds = [type(e) for e in events]
     assert RunStarted in kinds and kinds[-1] is RunFinished
