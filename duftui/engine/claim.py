@@ -97,7 +97,7 @@ def claim_runs(
                        from_statuses=(RunStatus.QUEUED,))
             continue
         if free <= 0:
-            continue
+            break  # the rest wait for a free slot (cancelled or broken ones ahead were ended)
         project_limit = catalogue.projects[project].spec.max_parallel \
             if project in catalogue.projects else None
         if project_limit is not None and per_project[project] >= project_limit:
@@ -129,14 +129,7 @@ def next_due(conn: Connection, batch_id: int | None = None) -> str | None:
 def record_started(db: sqlite3.Connection, started: list[tuple[int, int, float | None, str]],
                    first_lines: list[OpenChunk]) -> None:
     """Record `(run_id, pid, process start time, output dir)` of runs just started, and
-    their first log lines, in a transaction of its own: what recovery needs to tell a live
-    process from a dead one (a pid alone can be reused). `db` is a driver connection in
-    autocommit mode."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.executemany(_STARTED, [(pid, at, out, run_id) for run_id, pid, at, out in started])
-        write_chunks(db, first_lines)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+    their first log lines: what recovery needs to tell a live process from a dead one (a
+    pid alone can be reused). `db` is a driver connection in a write transaction."""
+    db.executemany(_STARTED, [(pid, at, out, run_id) for run_id, pid, at, out in started])
+    write_chunks(db, first_lines)

@@ -10,15 +10,15 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, text, update
+from sqlalchemy import Connection
 
 from duftui.definitions.loader import Catalogue
 from duftui.definitions.secrets import SecretStore
 from duftui.engine.backoff import retry_delay
 from duftui.engine.dag import advance_batch
-from duftui.store.runs import RUN, get_run, insert_run
+from duftui.store.runs import insert_run
 from duftui.store.states import RunStatus, Trigger
-from duftui.store.timestamps import utcnow
+from duftui.store.timestamps import from_iso, to_iso, utcnow
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,17 @@ def finish_run(
     """Move a run from `from_statuses` to a final `status` and do what follows."""
     now = now or utcnow()
     usage = usage or Usage()
-    values = {"status": str(status), "finished_at": now, "exit_code": exit_code, "error": error,
-              "cpu_user_s": usage.cpu_user_s, "cpu_sys_s": usage.cpu_sys_s,
-              "max_rss_kb": usage.max_rss_kb}
-    result = conn.execute(
-        update(RUN)
-        .where(RUN.c.id == run_id, RUN.c.status.in_([str(s) for s in from_statuses]))
-        .values(**values)
-    )
-    if result.rowcount == 0:
+    statuses = [str(s) for s in from_statuses]
+    db = conn.connection.driver_connection  # every run ends here: see _FINISH
+    assert db is not None
+    row = db.execute(
+        _FINISH.format(statuses=", ".join("?" * len(statuses))),
+        (str(status), to_iso(now), exit_code, error, usage.cpu_user_s, usage.cpu_sys_s,
+         usage.max_rss_kb, run_id, *statuses),
+    ).fetchone()
+    if row is None:
         return FinishOutcome(finished=False)
-    run = get_run(conn, run_id)
-    assert run is not None
+    run = _Ended(*row)
     outcome = FinishOutcome(finished=True)
     entry = catalogue.tasks.get(run.task_key) if catalogue else None
     if status.failed and not run.cancel_requested:
@@ -78,23 +77,44 @@ def finish_run(
                 batch_id=run.batch_id,
                 attempt=run.attempt + 1,
                 max_attempts=run.max_attempts,
-                retry_of=run.id,
+                retry_of=run_id,
                 schedule_key=run.schedule_key,
-                logical_time=run.logical_time,
+                logical_time=from_iso(run.logical_time),
                 logical_tz=run.logical_tz,
                 not_before=now + wait,
                 definition_hash=entry.digest,
             )
-            conn.execute(
-                text("UPDATE run SET params = :p WHERE id = :id"),
-                {"p": run.params, "id": outcome.retry_run_id},
-            )
+            db.execute("UPDATE run SET params = ? WHERE id = ?", (run.params, outcome.retry_run_id))
             return outcome
-        conn.execute(update(RUN).where(RUN.c.id == run_id).values(dead=1))
+        db.execute("UPDATE run SET dead = 1 WHERE id = ?", (run_id,))
         outcome.dead = True
     if run.batch_id is not None and catalogue is not None:
         outcome.queued = advance_batch(conn, catalogue, run.batch_id, secrets)
     return outcome
+
+
+# One statement ends the run and returns what the rest needs (no second read, no ORM row):
+# the driver connection of the caller's transaction, as for inserts (store/runs.py).
+_FINISH = (
+    "UPDATE run SET status = ?, finished_at = ?, exit_code = ?, error = ?, cpu_user_s = ?, "
+    "cpu_sys_s = ?, max_rss_kb = ? WHERE id = ? AND status IN ({statuses}) "
+    "RETURNING task_key, cancel_requested, attempt, max_attempts, requested_by, batch_id, "
+    "schedule_key, logical_time, logical_tz, params"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    task_key: str
+    cancel_requested: int
+    attempt: int
+    max_attempts: int
+    requested_by: str
+    batch_id: int | None
+    schedule_key: str | None
+    logical_time: str | None
+    logical_tz: str | None
+    params: str
 
 
 def status_exit_code(status: str, exit_code: int | None) -> int:

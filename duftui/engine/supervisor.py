@@ -229,7 +229,7 @@ class Supervisor:
                                 str(item.plan.output_dir)))
                 first_lines.append(item.first_line)
         if started:
-            with self.store.raw() as db:  # the plain driver: little work while they start
+            with self.store.write_raw() as db:  # little work while they start
                 record_started(db, started, first_lines)
         return prepared, due
 
@@ -399,11 +399,13 @@ class Supervisor:
                          Level.INFO if status == RunStatus.SUCCEEDED else Level.ERROR)
 
         def finish(conn: Connection) -> FinishOutcome:
-            return finish_run(conn, self.catalogue, handle.run_id, status, exit_code=exit_code,
-                              error=error, usage=result.usage, now=ended, secrets=self.secrets)
+            outcome = finish_run(conn, self.catalogue, handle.run_id, status,
+                                 exit_code=exit_code, error=error, usage=result.usage, now=ended,
+                                 secrets=self.secrets)
+            self.writer.forget(handle.run_id)  # its last lines are in this transaction
+            return outcome
 
         outcome: FinishOutcome = await self._call(finish)
-        self.writer.close_run(handle.run_id)
         self._emit(RunFinished(run_id=handle.run_id, task_key=handle.task_key, status=str(status),
                                exit_code=exit_code, retry_run_id=outcome.retry_run_id))
 

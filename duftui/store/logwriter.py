@@ -75,7 +75,12 @@ class LogWriter:
 
     def close_run(self, run_id: int) -> Future[Any]:
         """Flush and forget a run's open chunk (its last lines are then stored)."""
-        return self.call(lambda _conn: self._open.pop(run_id, None))
+        return self.call(lambda _conn: self.forget(run_id))
+
+    def forget(self, run_id: int) -> None:
+        """Forget a run's open chunk. Only from inside a `call()` (the writer's thread),
+        where the lines queued before it are already written."""
+        self._open.pop(run_id, None)
 
     def sync(self, timeout: float | None = None) -> None:
         """Block until everything queued so far is committed."""
