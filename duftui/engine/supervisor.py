@@ -296,12 +296,12 @@ class Supervisor:
                 await anyio.to_thread.run_sync(self._recover)
 
     def _cancel_requests(self) -> list[int]:
-        with self.store.read() as conn:
-            rows = conn.execute(
-                text("SELECT id FROM run WHERE supervisor = :s AND status = 'running' "
-                     "AND cancel_requested = 1"),
-                {"s": self.identity},
-            ).all()
+        """Runs of this supervisor someone asked to cancel (after every wake-up: a plain
+        driver query)."""
+        with self.store.raw() as db:
+            rows = db.execute(
+                "SELECT id FROM run WHERE supervisor = ? AND status = 'running' "
+                "AND cancel_requested = 1", (self.identity,)).fetchall()
         return [run_id for (run_id,) in rows]
 
     def _flag_cancels(self, run_ids: list[int]) -> None:
