@@ -203,6 +203,11 @@ class Supervisor:
     # -- loop helpers ------------------------------------------------------------------
 
     def _recover(self) -> None:
+        with self.store.raw() as db:  # most of the time nothing runs: no write transaction
+            running = db.execute("SELECT 1 FROM run WHERE status = 'running' "
+                                 "AND supervisor IS NOT ? LIMIT 1", (self.identity,)).fetchone()
+        if running is None:
+            return
         with self.store.write() as conn:
             lost = recover_lost(conn, self.catalogue)
         for run_id in lost:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,6 +81,7 @@ class Daemon:
         self._done = anyio.Event()
         self._supervisor_done = anyio.Event()
         self._heartbeats = lease.HeartbeatWriter(store.path)
+        self._beats_stop = threading.Event()
         self._fired = anyio.Event()
         self._supervising = False
 
@@ -108,6 +110,7 @@ class Daemon:
                     tg.start_soon(self._watch)
                     tg.start_soon(self._checkpoints)
                 await self._done.wait()
+                self._beats_stop.set()  # the heartbeat thread ends at once, not a beat later
                 tg.cancel_scope.cancel()
         finally:
             listener.close()
@@ -204,11 +207,20 @@ class Daemon:
             self._done.set()
 
     async def _heartbeat(self) -> None:
+        try:
+            lost = await anyio.to_thread.run_sync(self._beat_until_stopped)
+        finally:
+            self._beats_stop.set()
+        if lost:
+            await self._lease_lost()
+
+    def _beat_until_stopped(self) -> bool:
+        """In a worker thread for the daemon's life: a heartbeat every HEARTBEAT_S that
+        never wakes the event loop (idle CPU). True when the lease was lost."""
         last_ok = time.monotonic()
-        while True:
-            await anyio.sleep(lease.HEARTBEAT_S)
+        while not self._beats_stop.wait(lease.HEARTBEAT_S):
             try:
-                ok = await anyio.to_thread.run_sync(self._beat)
+                ok = self._heartbeats.beat(self.holder)
                 if self.supervisor is not None:
                     self.supervisor.ignore_own_commit()
             except Exception as exc:
@@ -220,13 +232,9 @@ class Daemon:
                     continue
                 ok = False
             if not ok:
-                await self._lease_lost()
-                return
+                return not self._beats_stop.is_set()
             last_ok = time.monotonic()
-
-    def _beat(self) -> bool:
-        ok = self._heartbeats.beat(self.holder)
-        return ok
+        return False
 
     async def _lease_lost(self) -> None:
         with self.store.read() as conn:

@@ -155,17 +155,24 @@ class ChangeWatcher:
 
     def __init__(self, path: Path) -> None:
         self._conn = connect_raw(path)
+        self._lock = threading.Lock()  # the daemon's heartbeat thread asks too
+        self._closed = False
         self._last = self._version()
 
     def _version(self) -> int:
         return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def changed(self) -> bool:
-        current = self._version()
-        if current != self._last:
-            self._last = current
-            return True
-        return False
+        with self._lock:
+            if self._closed:
+                return False
+            current = self._version()
+            if current != self._last:
+                self._last = current
+                return True
+            return False
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._closed = True
+            self._conn.close()
