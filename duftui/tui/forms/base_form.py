@@ -191,7 +191,7 @@ class DefinitionForm(ReportsWorkerErrors, ModalScreen[SaveResult | None]):
         self.set_focus(None)
         tabbed.active = pane_id
 
-        def focus_now() -> None:
+        def focus_now(tries: int = 0) -> None:
             target = focus
             if target is None:
                 pane = tabbed.get_pane(pane_id)
@@ -202,6 +202,11 @@ class DefinitionForm(ReportsWorkerErrors, ModalScreen[SaveResult | None]):
                     )
                     if target is not None:
                         break
+            if target is None and tries < 20 and tabbed.active == pane_id:
+                # On a busy machine the pane may not be displayed after one refresh yet
+                # (nothing in it can take the focus): try again after the next one.
+                self.call_after_refresh(focus_now, tries + 1)
+                return
             if target is not None:
                 target.focus()
                 target.scroll_visible(animate=False)
