@@ -26,15 +26,22 @@ def test_two_supervisor_processes_never_claim_the_same_run(ws: Workspace, tmp_pa
         file = "scripts/tick.py"
         env = {{ LEDGER = "{ledger}" }}
         """, """
-        import os
+        import os, time
         with open(os.environ["LEDGER"], "a") as f:
             f.write(os.environ["DUFTUI_RUN_ID"] + "\\n")
+        time.sleep(0.3)  # the 40 runs outlast a supervisor's start-up, even under load
         """)
     run_ids = [ws.submit(key).run_ids[0] for _ in range(40)]
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.engine.supervise", str(ws.root),
-                               "--until-idle", "--max-parallel", "3"], env=python_env(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    # The limit is counted over the whole state file: the second supervisor, started once
+    # the first runs, allows more runs at once, so it finds free slots even though the
+    # first one claims the next run the moment one of its own ends.
+    procs = []
+    for limit in (3, 6):
+        proc = subprocess.Popen([sys.executable, "-m", "tests.engine.supervise", str(ws.root),
+                                 "--until-idle", "--max-parallel", str(limit)], env=python_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "supervising"
+        procs.append(proc)
     for proc in procs:
         _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
