@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from duftui.definitions.loader import Catalogue
 from duftui.engine.outcomes import finish_run
+from duftui.store.db import driver
 from duftui.store.logs import OpenChunk, write_chunks
 from duftui.store.states import RunStatus
 from duftui.store.timestamps import from_iso, now_iso
@@ -70,8 +71,7 @@ def claim_runs(
     limit: int | None = None,
 ) -> list[Claimed]:
     """Claim what may start now; `conn` must be in a write (IMMEDIATE) transaction."""
-    db = conn.connection.driver_connection
-    assert db is not None
+    db = driver(conn)
     now = now_iso()
     running = db.execute(_RUNNING).fetchall()
     total = len(running)
@@ -117,12 +117,8 @@ def claim_runs(
 
 def next_due(conn: Connection, batch_id: int | None = None) -> str | None:
     """The earliest `not_before` among waiting runs (to sleep until it), as ISO text."""
-    db = conn.connection.driver_connection
-    assert db is not None
-    if batch_id is None:
-        row = db.execute(_NEXT_DUE.format(scope="")).fetchone()
-    else:
-        row = db.execute(_NEXT_DUE.format(scope="AND batch_id = ?"), (batch_id,)).fetchone()
+    scope, args = ("AND batch_id = ?", (batch_id,)) if batch_id is not None else ("", ())
+    row = driver(conn).execute(_NEXT_DUE.format(scope=scope), args).fetchone()
     return row[0] if row else None
 
 

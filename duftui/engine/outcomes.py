@@ -16,6 +16,7 @@ from duftui.definitions.loader import Catalogue
 from duftui.definitions.secrets import SecretStore
 from duftui.engine.backoff import retry_delay
 from duftui.engine.dag import advance_batch
+from duftui.store.db import driver
 from duftui.store.runs import insert_run
 from duftui.store.states import RunStatus, Trigger
 from duftui.store.timestamps import from_iso, to_iso, utcnow
@@ -54,8 +55,7 @@ def finish_run(
     now = now or utcnow()
     usage = usage or Usage()
     statuses = [str(s) for s in from_statuses]
-    db = conn.connection.driver_connection  # every run ends here: see _FINISH
-    assert db is not None
+    db = driver(conn)  # every run ends here: see _FINISH
     row = db.execute(
         _FINISH.format(statuses=", ".join("?" * len(statuses))),
         (str(status), to_iso(now), exit_code, error, usage.cpu_user_s, usage.cpu_sys_s,

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from duftui.engine.identity import identity_alive, process_identity, this_host
+from duftui.store.db import immediate
 from duftui.store.timestamps import from_iso, to_iso, utcnow
 
 DAEMON = "daemon"
@@ -137,17 +138,11 @@ class HeartbeatWriter:
             self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _beat(self, holder: str, name: str) -> bool:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._conn) as conn:
             updated = conn.execute(
                 "UPDATE lease SET heartbeat_at = ? WHERE name = ? AND holder = ?",
                 (to_iso(utcnow()), name, holder),
             ).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return updated == 1
 
     def close(self) -> None:

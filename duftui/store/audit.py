@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from duftui.store.db import driver
 from duftui.store.tables import Audit
 from duftui.store.timestamps import to_iso, utcnow
 
@@ -31,9 +32,8 @@ def record(
 ) -> None:
     if isinstance(detail, dict):
         detail = json.dumps(detail, sort_keys=True, default=str)
-    db = conn.connection.driver_connection  # on the path of every manual run: see runs.py
-    assert db is not None
-    db.execute(
+    driver(conn).execute(  # on the path of every manual run: see runs.py
+
         "INSERT INTO audit (ts, user, action, target, detail) VALUES (?, ?, ?, ?, ?)",
         (to_iso(utcnow()), user or current_user(), action, target, detail),
     )

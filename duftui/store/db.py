@@ -122,23 +122,39 @@ class Store:
     def write_raw(self) -> Iterator[sqlite3.Connection]:
         """The pooled driver connection in a `BEGIN IMMEDIATE` transaction, committed on
         success: for a few fixed statements on a hot path."""
-        with self._write_lock, self.raw() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._write_lock, self.raw() as db, immediate(db):
+            yield db
 
     @contextmanager
     def raw(self) -> Iterator[sqlite3.Connection]:
         """The pooled driver connection, in autocommit mode, for streaming reads."""
         with self.engine.connect() as conn:
-            yield conn.connection.driver_connection  # type: ignore[misc]
+            yield driver(conn)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def driver(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under `conn`, in its transaction: for the few fixed statements
+    on the path of every run (claim, queue, finish), where SQLAlchemy's statement machinery
+    costs more than the statement."""
+    db = conn.connection.driver_connection
+    assert isinstance(db, sqlite3.Connection)
+    return db
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A `BEGIN IMMEDIATE` transaction on a driver connection in autocommit mode,
+    committed on success and rolled back on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _begin(conn: Connection) -> None:

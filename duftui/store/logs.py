@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
+from duftui.store.db import driver
 from duftui.store.states import Level
 
 CHUNK_LINES = 500
@@ -153,14 +154,12 @@ class OpenChunk:
         return payload
 
 
-_UPSERT = text(
+_UPSERT = (
     "INSERT INTO log_chunk (run_id, first_seq, line_count, first_ts, last_ts, max_level, lines) "
     "VALUES (:run_id, :first_seq, :line_count, :first_ts, :last_ts, :max_level, :lines) "
     "ON CONFLICT (run_id, first_seq) DO UPDATE SET line_count = excluded.line_count, "
     "last_ts = excluded.last_ts, max_level = excluded.max_level, lines = excluded.lines"
 )
-
-
 _LOG_LINES = "UPDATE run SET log_lines = :n WHERE id = :id AND log_lines < :n"
 
 
@@ -187,13 +186,9 @@ def write_chunks(conn: Connection | sqlite3.Connection, chunks: Iterable[OpenChu
         counts[chunk.run_id] = max(counts.get(chunk.run_id, 0), chunk.next_seq - 1)
     if not rows:
         return
-    updates = [{"id": run_id, "n": n} for run_id, n in counts.items()]
-    if isinstance(conn, sqlite3.Connection):
-        conn.executemany(_UPSERT.text, rows)
-        conn.executemany(_LOG_LINES, updates)
-        return
-    conn.execute(_UPSERT, rows)
-    conn.execute(text(_LOG_LINES), updates)
+    db = conn if isinstance(conn, sqlite3.Connection) else driver(conn)
+    db.executemany(_UPSERT, rows)
+    db.executemany(_LOG_LINES, [{"id": run_id, "n": n} for run_id, n in counts.items()])
 
 
 def next_seq(conn: Connection, run_id: int) -> int:

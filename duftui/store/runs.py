@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, text, update
 
+from duftui.store.db import driver
 from duftui.store.states import RunStatus, Trigger
 from duftui.store.tables import Batch, Run
 from duftui.store.timestamps import to_iso, utcnow
@@ -175,9 +176,7 @@ _INSERT_BATCH = _statement("batch", (
 
 
 def _insert(conn: Connection, statement: str, values: dict[str, Any]) -> int:
-    db = conn.connection.driver_connection
-    assert db is not None
-    row_id = db.execute(statement, values).lastrowid
+    row_id = driver(conn).execute(statement, values).lastrowid
     assert row_id is not None
     return row_id
 
