@@ -121,9 +121,9 @@ class _Bell:
 class _Watch:
     """What is known about the process so far, filled in by callbacks or helper tasks."""
 
-    def __init__(self, pid: int, bell: _Bell) -> None:
+    def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.bell = bell
+        self.bell = _Bell()
         self.status: tuple[int, Any] | None = None
         self.exited_at = 0.0
         self.open_streams = 0
@@ -202,9 +202,8 @@ async def run_process(
     for fd in fds.values():
         os.set_blocking(fd, False)
         _grow_pipe(fd)
-    bell = _Bell()
-    watch = _Watch(pid, bell)
-    cancel.subscribe(bell.ring)
+    watch = _Watch(pid)
+    cancel.subscribe(watch.bell.ring)
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
@@ -248,7 +247,7 @@ async def _supervise(watch: _Watch, cancel: CancelFlag, timeout: float | None,
     """Wait for the exit; on cancel or timeout, SIGTERM the group, SIGKILL after the grace
     period. Whatever the task left running in its group dies with it."""
     pid = watch.pid
-    with anyio.move_on_after(timeout) if timeout else _forever():
+    with anyio.move_on_after(timeout or None):
         await watch.until(lambda: watch.exited or cancel.is_set())
     if not watch.exited:
         if cancel.is_set():
@@ -352,14 +351,6 @@ async def _read_pipe_task(fd: int, deliver: Callable[[list[str]], None], watch: 
         watch.stream_ended()
 
 
-class _forever:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return False
-
-
 def _watch_exit(loop: asyncio.AbstractEventLoop, watch: _Watch) -> bool:
     """Reap the process from a loop callback when its pidfd turns readable (Linux).
     False when there is no pidfd: the caller reaps in a thread instead."""
@@ -388,7 +379,7 @@ def _watch_exit(loop: asyncio.AbstractEventLoop, watch: _Watch) -> bool:
 
 
 async def _reap_in_thread(watch: _Watch) -> None:
-    """Reap `pid` in a worker thread, returning (status, rusage)."""
+    """Reap the process in a worker thread (where there is no pidfd)."""
     _, wait_status, rusage = await anyio.to_thread.run_sync(
         os.wait4, watch.pid, 0, limiter=_WAIT_LIMITER
     )

@@ -201,15 +201,8 @@ class Scheduler:
                 return self._write_in(own, work, isolate)
         if isolate:
             return self._write_in(conn, work, isolate)
-        if savepoint is None:
-            savepoint = conn.begin_nested()
-        try:
-            reports = self._write_in(conn, work, isolate)
-        except BaseException:
-            savepoint.rollback()
-            raise
-        savepoint.commit()
-        return reports
+        with savepoint or conn.begin_nested():
+            return self._write_in(conn, work, isolate)
 
     def _write_in(
         self, conn: Connection, work: list[tuple[Entry, Plan, datetime | None]], isolate: bool
