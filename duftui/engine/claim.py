@@ -6,9 +6,12 @@ optional per-project `max_parallel`, and no two runs of one task at once unless 
 says `allow_overlap = true`. Queued runs that were cancelled before they started, or whose
 task is gone or broken, are ended here instead of being started.
 
-Claiming is on the path of every run's start (dispatch latency), so its statements go to
-the driver connection of the caller's transaction: a few fixed statements with `?`
-parameters, and the claimed row comes back from `UPDATE … RETURNING` as a `Claimed`.
+Claiming is on the path of every run's start (dispatch latency), so it is a few fixed
+statements with `?` parameters on a plain sqlite3 connection the supervisor keeps open
+(no pool checkout, no SQLAlchemy transaction), and the claimed row comes back from
+`UPDATE … RETURNING` as a `Claimed`. Queued runs that must be ended instead are returned
+as `Unstartable` and ended by `end_unstartable` in a transaction of their own: ending one
+can queue dependants, which is SQLAlchemy work that does not belong on the fast path.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from sqlalchemy import Connection
 
 from duftui.definitions.loader import Catalogue
 from duftui.engine.outcomes import finish_run
-from duftui.store.db import driver
 from duftui.store.logs import OpenChunk, write_chunks
 from duftui.store.states import RunStatus
 from duftui.store.timestamps import from_iso, now_iso
@@ -60,8 +62,18 @@ class Claimed:
         return self.id
 
 
+@dataclass(frozen=True, slots=True)
+class Unstartable:
+    """A queued run that will never start: cancelled before it started, or its task is
+    gone or broken. `end_unstartable` ends it."""
+
+    id: int
+    status: RunStatus
+    error: str
+
+
 def claim_runs(
-    conn: Connection,
+    db: sqlite3.Connection,
     catalogue: Catalogue,
     *,
     supervisor: str,
@@ -69,9 +81,9 @@ def claim_runs(
     max_parallel: int,
     batch_id: int | None = None,
     limit: int | None = None,
-) -> list[Claimed]:
-    """Claim what may start now; `conn` must be in a write (IMMEDIATE) transaction."""
-    db = driver(conn)
+) -> tuple[list[Claimed], list[Unstartable]]:
+    """Claim what may start now; `db` must be in a write (IMMEDIATE) transaction. Also
+    returns the queued runs met on the way that can never start, for `end_unstartable`."""
     now = now_iso()
     running = db.execute(_RUNNING).fetchall()
     total = len(running)
@@ -83,21 +95,21 @@ def claim_runs(
     scope, args = ("AND batch_id = ? ", (now, batch_id)) if batch_id is not None else ("", (now,))
     candidates = db.execute(_CANDIDATES.format(scope=scope), args).fetchall()
     claimed: list[Claimed] = []
+    unstartable: list[Unstartable] = []
     for run_id, task_key, project, cancel_requested in candidates:
         if cancel_requested:
-            finish_run(conn, catalogue, run_id, RunStatus.CANCELLED,
-                       error="cancelled before it started", from_statuses=(RunStatus.QUEUED,))
+            unstartable.append(Unstartable(run_id, RunStatus.CANCELLED,
+                                           "cancelled before it started"))
             continue
         entry = catalogue.tasks.get(task_key)
         if entry is None or entry.broken or entry.spec is None:
             reason = ("its task no longer exists" if entry is None else
                       "its definition has errors: " + "; ".join(
                           str(p) for p in entry.problems if p.is_error))
-            finish_run(conn, catalogue, run_id, RunStatus.FAILED, error=f"not started: {reason}",
-                       from_statuses=(RunStatus.QUEUED,))
+            unstartable.append(Unstartable(run_id, RunStatus.FAILED, f"not started: {reason}"))
             continue
         if free <= 0:
-            break  # the rest wait for a free slot (cancelled or broken ones ahead were ended)
+            break  # the rest wait for a free slot (cancelled or broken ones ahead are ended)
         project_limit = catalogue.projects[project].spec.max_parallel \
             if project in catalogue.projects else None
         if project_limit is not None and per_project[project] >= project_limit:
@@ -112,13 +124,20 @@ def claim_runs(
             free -= 1
             per_project[project] += 1
             per_task[task_key] += 1
-    return claimed
+    return claimed, unstartable
 
 
-def next_due(conn: Connection, batch_id: int | None = None) -> str | None:
+def end_unstartable(conn: Connection, catalogue: Catalogue, runs: list[Unstartable]) -> None:
+    """End runs `claim_runs` found can never start (if nobody else ended them since)."""
+    for run in runs:
+        finish_run(conn, catalogue, run.id, run.status, error=run.error,
+                   from_statuses=(RunStatus.QUEUED,))
+
+
+def next_due(db: sqlite3.Connection, batch_id: int | None = None) -> str | None:
     """The earliest `not_before` among waiting runs (to sleep until it), as ISO text."""
     scope, args = ("AND batch_id = ?", (batch_id,)) if batch_id is not None else ("", ())
-    row = driver(conn).execute(_NEXT_DUE.format(scope=scope), args).fetchone()
+    row = db.execute(_NEXT_DUE.format(scope=scope), args).fetchone()
     return row[0] if row else None
 
 

@@ -8,6 +8,7 @@ the run's Masker, which the supervisor applies to every line before it is stored
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -112,8 +113,8 @@ def connection_values(
 def run_params(catalogue: Catalogue, entry: TaskEntry, run: QueuedRun, resolver: Resolver) -> dict:
     """The stored parameters of a run, with secret ones resolved again from their refs."""
     stored: dict[str, Any] = json.loads(run.params or "{}")
-    refs: dict[str, Any] = {name: p.default for name, (p, _) in
-                            declared_params(catalogue, entry).items()}
+    declared = declared_params(catalogue, entry)
+    refs: dict[str, Any] = {name: p.default for name, (p, _) in declared.items()}
     refs.update(_schedule_params(catalogue, entry, run.schedule_key))
     values = {}
     for name, value in stored.items():
@@ -122,7 +123,6 @@ def run_params(catalogue: Catalogue, entry: TaskEntry, run: QueuedRun, resolver:
         elif value == MASK:
             raise LaunchError(f"parameter {name}: its secret value is not available")
         values[name] = value
-    declared = declared_params(catalogue, entry)
     for name, value in values.items():
         if name in declared and declared[name][0].secret and isinstance(value, str):
             resolver.masker.add([value])
@@ -195,7 +195,7 @@ def build_plan(
     for key, value in spec.run.env.items():
         env[key] = str(resolver.value(value, f"run.env.{key}"))
     cwd = working_directory(entry, spec, workspace)
-    argv = _argv(entry, spec, run, params, env)
+    argv = _argv(entry, spec, run, params, env, step_runner)
     timeout = spec.timeout.total_seconds() if spec.timeout else None
     return LaunchPlan(argv=argv, cwd=cwd, env=env, output_dir=output_dir,
                       masker=resolver.masker, timeout=timeout,
@@ -212,13 +212,31 @@ def working_directory(entry: TaskEntry, spec: Task, workspace: Path) -> Path:
     return entry.folder
 
 
-def _argv(entry: TaskEntry, spec: Task, run: QueuedRun, params: dict, env: dict[str, str]) -> list[str]:
-    if uses_step_runner(spec):
+def script_facts(path: Path) -> tuple[str, bool]:
+    """A script's real path and whether it imports DUFT's modules. Both are read again only
+    when the file changes: one stat per run instead of a path walk and a read of the file,
+    on the path of every run's start."""
+    try:
+        st = os.stat(path)
+    except OSError:  # missing: the interpreter says so in the run's log
+        return str(path.resolve()), False
+    return _script_facts(str(path), (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=1024)
+def _script_facts(path: str, _stamp: tuple[int, int, int, int]) -> tuple[str, bool]:
+    resolved = Path(path).resolve()
+    return str(resolved), script_uses_duft(resolved)
+
+
+def _argv(entry: TaskEntry, spec: Task, run: QueuedRun, params: dict, env: dict[str, str],
+          step_runner: bool) -> list[str]:
+    if step_runner:
         return [sys.executable, "-m", "duftui.steps", "--run", str(run.id)]
     if spec.run.kind == "python":
-        script = (entry.folder / (spec.run.file or "")).resolve()
-        argv = [spec.run.interpreter or sys.executable, "-u", str(script), *spec.run.args]
-        if spec.run.duft or script_uses_duft(script):
+        script, imports_duft = script_facts(entry.folder / (spec.run.file or ""))
+        argv = [spec.run.interpreter or sys.executable, "-u", script, *spec.run.args]
+        if spec.run.duft or imports_duft:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(SHIM_DIR), env.get("PYTHONPATH", "")) if p
             )

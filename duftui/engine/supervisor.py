@@ -16,6 +16,7 @@ import asyncio
 import collections
 import logging
 import os
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -29,7 +30,13 @@ from sqlalchemy import Connection, text
 
 from duftui.definitions.loader import Catalogue
 from duftui.definitions.secrets import Masker, SecretStore
-from duftui.engine.claim import Claimed, claim_runs, next_due, record_started
+from duftui.engine.claim import (
+    Claimed,
+    claim_runs,
+    end_unstartable,
+    next_due,
+    record_started,
+)
 from duftui.engine.events import RunEvent, RunFinished, RunLines, RunProgress, RunStarted
 from duftui.engine.identity import process_identity, start_time_now, this_host
 from duftui.engine.launch import LaunchError, LaunchPlan, build_plan
@@ -67,8 +74,6 @@ class Prepared:
     plan: LaunchPlan | None
     proc: subprocess.Popen[bytes] | None = None
     error: str | None = None
-    spawned_at: float = 0.0
-    first_line: OpenChunk | None = None
 
 
 @dataclass
@@ -119,6 +124,7 @@ class Supervisor:
         self._stopping = False
         self._claiming = True
         self._watcher = ChangeWatcher(store.path)
+        self._claim_db: sqlite3.Connection | None = None  # the claim thread's own
 
     # -- public ------------------------------------------------------------------------
 
@@ -197,6 +203,9 @@ class Supervisor:
                 tg.cancel_scope.cancel()
         finally:
             await anyio.to_thread.run_sync(self.writer.stop)
+            if self._claim_db is not None:
+                self._claim_db.close()
+                self._claim_db = None
             self._watcher.close()
             self._bell.close()
 
@@ -217,47 +226,56 @@ class Supervisor:
         """Claim, plan and start processes in one worker-thread hop (low dispatch latency).
 
         The claim commits before any process starts (a crash in between leaves a `lost`
-        run, never a second process for one run); the pids are recorded right after the
-        start, in this thread, so no other thread writes while the new processes start
-        up. Also returns when the next waiting run becomes due, for the loop's sleep.
+        run, never a second process for one run). Only what a process needs is done before
+        it starts; its pid, start time and first log line are recorded right after, in
+        this thread, so no other thread writes while the new processes start up. Also
+        returns when the next waiting run becomes due, for the loop's sleep.
         """
-        with self.store.write() as conn:
-            claimed = claim_runs(conn, self.catalogue, supervisor=self.identity, host=self.host,
-                                 max_parallel=self.max_parallel, batch_id=self.batch_id,
-                                 limit=self.max_parallel - len(self.running))
-            due = _seconds_until(next_due(conn, self.batch_id))
+        if self._claim_db is None:
+            self._claim_db = self.store.connect()
+        db = self._claim_db
+        with self.store.write_on(db):
+            claimed, unstartable = claim_runs(
+                db, self.catalogue, supervisor=self.identity, host=self.host,
+                max_parallel=self.max_parallel, batch_id=self.batch_id,
+                limit=self.max_parallel - len(self.running))
+            due = _seconds_until(next_due(db, self.batch_id))
         prepared = [self._start(item) for item in claimed]
         started, first_lines = [], []
         for item in prepared:
             if item.proc is not None and item.plan is not None:
-                started.append((item.claimed.run_id, item.proc.pid, item.spawned_at,
+                started.append((item.claimed.run_id, item.proc.pid, start_time_now(),
                                 str(item.plan.output_dir)))
-                first_lines.append(item.first_line)
+                first_line = OpenChunk(item.claimed.run_id, first_seq=1)
+                first_line.add(time.time(), "event", Level.INFO, self._start_message(item))
+                first_lines.append(first_line)
         if started:
-            with self.store.write_raw() as db:  # little work while they start
+            # The first lines are stored with the pids, not by the log writer: waking its
+            # thread while processes start costs them CPU.
+            with self.store.write_on(db):
                 record_started(db, started, first_lines)
+        if unstartable:
+            with self.store.write() as conn:
+                end_unstartable(conn, self.catalogue, unstartable)
+            self.kick()  # ending them may have queued their dependants
         return prepared, due
 
     def _start(self, item: Claimed) -> Prepared:
+        """Plan and start one claimed run: nothing else before its process starts."""
         try:
             plan = build_plan(self.catalogue, item, self.secrets)
         except LaunchError as exc:
             return Prepared(item, None, error=f"not started: {exc}")
         plan.output_dir.mkdir(parents=True, exist_ok=True)
         plan.env["DUFTUI_DB"] = str(self.store.path)  # the step runner records here
-        message = self._start_message(item.attempt, item.max_attempts, plan)
-        spawned_at = start_time_now()  # recovery tells a reused pid by it
-        first_line = OpenChunk(item.run_id, first_seq=1)
-        first_line.add(time.time(), "event", Level.INFO, message)
         try:
             proc = spawn(plan.argv, plan.cwd, plan.env)
         except (OSError, ValueError) as exc:
-            self.writer.add(item.run_id, "event", Level.INFO, message)
-            return Prepared(item, plan, error=plan.masker.mask(
+            prepared = Prepared(item, plan, error=plan.masker.mask(
                 spawn_error_message(plan.argv, exc)))
-        # The first line is stored with the pid (record_started), not by the log writer:
-        # waking its thread while processes start costs them CPU.
-        return Prepared(item, plan, proc=proc, spawned_at=spawned_at, first_line=first_line)
+            self.writer.add(item.run_id, "event", Level.INFO, self._start_message(prepared))
+            return prepared
+        return Prepared(item, plan, proc=proc)
 
     def _idle(self) -> bool:
         with self.store.read() as conn:
@@ -374,9 +392,13 @@ class Supervisor:
         assert run is not None
         return run
 
-    def _start_message(self, attempt: int, max_attempts: int, plan: LaunchPlan) -> str:
+    @staticmethod
+    def _start_message(prepared: Prepared) -> str:
+        plan, claimed = prepared.plan, prepared.claimed
+        assert plan is not None
         shown = " ".join(plan.argv[:3]) + (" …" if len(plan.argv) > 3 else "")
-        tries = f"attempt {attempt} of {max_attempts}: " if max_attempts > 1 else ""
+        tries = (f"attempt {claimed.attempt} of {claimed.max_attempts}: "
+                 if claimed.max_attempts > 1 else "")
         return plan.masker.mask(f"{tries}starting {shown} in {plan.cwd}")
 
     async def _judge(self, handle: RunHandle, result: ProcessResult,

@@ -122,8 +122,20 @@ class Store:
     def write_raw(self) -> Iterator[sqlite3.Connection]:
         """The pooled driver connection in a `BEGIN IMMEDIATE` transaction, committed on
         success: for a few fixed statements on a hot path."""
-        with self._write_lock, self.raw() as db, immediate(db):
+        with self.raw() as db, self.write_on(db):
             yield db
+
+    @contextmanager
+    def write_on(self, db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """A `BEGIN IMMEDIATE` transaction on a connection the caller keeps open
+        (`connect_raw`), queued behind this process's other writers: the supervisor's
+        claims, which would otherwise pay a pool checkout on every run's start."""
+        with self._write_lock, immediate(db):
+            yield db
+
+    def connect(self) -> sqlite3.Connection:
+        """A new configured driver connection to this file, owned by the caller."""
+        return connect_raw(self.path)
 
     @contextmanager
     def raw(self) -> Iterator[sqlite3.Connection]:

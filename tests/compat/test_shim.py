@@ -191,6 +191,21 @@ def test_own_src_package_is_not_shadowed_without_duft(ws: Workspace) -> None:
     assert "from my own src" in ws.lines(run.id)
 
 
+def test_a_script_edited_to_import_duft_gets_the_shim_on_its_next_run(ws: Workspace) -> None:
+    key = ws.python_task("edited", "import sys\nprint('plain', len(sys.argv))\n")
+    first = ws.run(key)
+    assert first.status == RunStatus.SUCCEEDED, ws.lines(first.id)
+    assert "plain 1" in ws.lines(first.id)  # no parameters argument without DUFT
+    write(ws.root / "tasks" / "p" / "scripts" / "edited.py", textwrap.dedent("""
+        import sys
+        from services.dte_tools.data_task_tools import find_json_arg
+        print("duft", find_json_arg(sys.argv))
+    """))
+    second = ws.run(key)
+    assert second.status == RunStatus.SUCCEEDED, ws.lines(second.id)
+    assert "duft {}" in ws.lines(second.id)
+
+
 def test_duft_script_still_reaches_its_own_src_modules(ws: Workspace) -> None:
     scripts = ws.root / "tasks" / "p" / "scripts"
     write(scripts / "src" / "helpers.py", "VALUE = 'own helper'\n")
