@@ -30,6 +30,7 @@ from duftui.engine.streams import LineSplitter
 
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20
+FULL_PIPE = 1 << 16  # a read this large found the pipe full at its default size
 DRAIN_AFTER_EXIT_S = 2.0
 _WAIT_LIMITER = anyio.CapacityLimiter(1024)
 
@@ -129,6 +130,13 @@ class _Watch:
         self.open_streams = 0
         self.error: BaseException | None = None
         self.readers: list[_PipeReader] = []
+        self.reap: Callable[[], None] | None = None  # reaps now if it has exited
+
+    def check_exit(self) -> None:
+        """Reap now if the process has exited: its pipes end just before its exit is
+        signalled, so the exit time is taken without waiting one more loop turn."""
+        if self.reap is not None and not self.exited:
+            self.reap()
 
     @property
     def exited(self) -> bool:
@@ -201,7 +209,6 @@ async def run_process(
     fds = {"stdout": proc.stdout.fileno(), "stderr": proc.stderr.fileno()}
     for fd in fds.values():
         os.set_blocking(fd, False)
-        _grow_pipe(fd)
     watch = _Watch(pid)
     cancel.subscribe(watch.bell.ring)
     try:
@@ -275,7 +282,9 @@ async def _supervise(watch: _Watch, cancel: CancelFlag, timeout: float | None,
 
 
 def _grow_pipe(fd: int) -> None:
-    """A 1 MiB pipe: a flooding task blocks less and the supervisor wakes up less often."""
+    """A 1 MiB pipe: a flooding task blocks less and the supervisor wakes up less often.
+    Done once a read finds the pipe full, not for every process: the kernel allocates
+    the buffer while the process is starting up."""
     if hasattr(fcntl, "F_SETPIPE_SZ"):
         try:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
@@ -294,6 +303,7 @@ class _PipeReader:
         self._watch = watch
         self._splitter = LineSplitter()
         self._open = True
+        self._grown = False
         loop.add_reader(fd, self._ready)
 
     def _ready(self) -> None:
@@ -303,8 +313,12 @@ class _PipeReader:
             return
         except OSError:
             data = b""
+        if len(data) >= FULL_PIPE and not self._grown:
+            self._grown = True
+            _grow_pipe(self._fd)
         try:
             if not data:
+                self._watch.check_exit()
                 self.close()
                 return
             lines = self._splitter.feed(data)
@@ -330,6 +344,7 @@ class _PipeReader:
 async def _read_pipe_task(fd: int, deliver: Callable[[list[str]], None], watch: _Watch) -> None:
     """The same as _PipeReader for event loops other than asyncio."""
     splitter = LineSplitter()
+    grown = False
     try:
         while True:
             await anyio.wait_readable(fd)
@@ -341,6 +356,9 @@ async def _read_pipe_task(fd: int, deliver: Callable[[list[str]], None], watch: 
                 break
             if not data:
                 break
+            if len(data) >= FULL_PIPE and not grown:
+                grown = True
+                _grow_pipe(fd)
             lines = splitter.feed(data)
             if lines:
                 deliver(lines)
@@ -368,13 +386,15 @@ def _watch_exit(loop: asyncio.AbstractEventLoop, watch: _Watch) -> bool:
             reaped = -1
             watch.failed(exc)
         if reaped == 0:
-            return  # not yet (a spurious wake-up)
+            return  # not yet (a spurious wake-up, or a pipe ended first)
+        watch.reap = None
         loop.remove_reader(pidfd)
         os.close(pidfd)
         if reaped > 0:
             watch.reaped(wait_status, rusage)
 
     loop.add_reader(pidfd, exited)
+    watch.reap = exited
     return True
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
+import math
 import os
 import sqlite3
 import subprocess
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
 from sqlalchemy import Connection, text
 
 from duftui.definitions.loader import Catalogue
@@ -117,7 +121,9 @@ class Supervisor:
         self.identity = process_identity()
         self.host = this_host()
         self.running: dict[int, RunHandle] = {}
-        self._claim_busy = False  # a claim's runs are not yet in `running`
+        # A cycle's runs are in `running` once the loop has taken it (see drain()).
+        self._cycles_started = self._cycles_taken = 0
+        self._quit = False  # the claim thread ends
         self.writer = LogWriter(store)
         self._bell = Doorbell(wake)
         self._due: float | None = None
@@ -125,6 +131,9 @@ class Supervisor:
         self._claiming = True
         self._watcher = ChangeWatcher(store.path)
         self._claim_db: sqlite3.Connection | None = None  # the claim thread's own
+        # Task processes inherit the environment this supervisor started with: copying
+        # os.environ (decoding every variable) on each run's start costs more than a claim.
+        self._base_env = dict(os.environ)
 
     # -- public ------------------------------------------------------------------------
 
@@ -164,8 +173,8 @@ class Supervisor:
         """Stop claiming; let running tasks finish for `grace` seconds, then cancel them."""
         self._claiming = False
         self.kick()
-        while self._claim_busy:  # runs being claimed now are running runs too
-            await anyio.sleep(0.01)
+        while self._cycles_started != self._cycles_taken:  # runs being claimed now are
+            await anyio.sleep(0.01)                          # running runs too
         with anyio.move_on_after(grace):
             while self.running:
                 await anyio.sleep(0.05)
@@ -176,30 +185,27 @@ class Supervisor:
         self.stop()
 
     async def run(self, until_idle: bool = False) -> None:
-        """The main loop."""
+        """The main loop: starts a task for every run the claim thread started, and stops
+        the claim thread when done (told to stop, or idle with `until_idle`)."""
         self._bell.open()
+        self._quit = False
         try:
             await anyio.to_thread.run_sync(self._recover)
-            async with anyio.create_task_group() as tg:
+            send, receive = anyio.create_memory_object_stream[Cycle](math.inf)
+            async with anyio.create_task_group() as tg, receive:
                 tg.start_soon(self._watch)
                 tg.start_soon(self._ring_on_cancel)
-                wait = False  # look for work at once on start
-                while True:
-                    claimed, cancels = await anyio.to_thread.run_sync(self._wait_and_claim, wait)
-                    wait = True
-                    for item in claimed:
-                        handle = RunHandle(item.claimed.run_id, item.claimed.task_key)
-                        if item.plan is not None:
-                            handle.masker = item.plan.masker
-                        self.running[handle.run_id] = handle
-                        tg.start_soon(self._execute, item)
-                    self._claim_busy = False
+                tg.start_soon(self._claim_thread, tg, send)
+                async for claimed, cancels in receive:  # until the claim thread ends
                     self._flag_cancels(cancels)
-                    if self._stopping and not self.running:
-                        break
-                    if until_idle and not claimed and not self.running:
-                        if await anyio.to_thread.run_sync(self._idle):
-                            break
+                    if self._quit:
+                        continue
+                    if (self._stopping and not self.running) or (
+                            until_idle and not claimed and not self.running
+                            and await anyio.to_thread.run_sync(self._idle)):
+                        self._end_claim_thread()
+                while self.running:  # claimed in the claim thread's last cycle
+                    await anyio.sleep(0.05)
                 tg.cancel_scope.cancel()
         finally:
             await anyio.to_thread.run_sync(self.writer.stop)
@@ -263,7 +269,7 @@ class Supervisor:
     def _start(self, item: Claimed) -> Prepared:
         """Plan and start one claimed run: nothing else before its process starts."""
         try:
-            plan = build_plan(self.catalogue, item, self.secrets)
+            plan = build_plan(self.catalogue, item, self.secrets, self._base_env)
         except LaunchError as exc:
             return Prepared(item, None, error=f"not started: {exc}")
         plan.output_dir.mkdir(parents=True, exist_ok=True)
@@ -286,27 +292,67 @@ class Supervisor:
             ).first()
         return not row or row[0] == 0
 
-    def _wait_and_claim(self, wait: bool) -> tuple[list[Prepared], list[int]]:
-        """In a worker thread: wait for a kick, a poke or the next waiting run's due time
-        (no busy polling), then claim and start what may run, and collect cancel requests."""
-        if wait:
-            timeout = 60.0
-            if self._due is not None and self._claiming:
-                timeout = max(0.0, min(timeout, self._due - time.time()))
-            self._bell.wait(timeout)
-        claimed: list[Prepared] = []
-        self._claim_busy = True  # before `_claiming` is read: see drain()
-        if self._claiming and len(self.running) < self.max_parallel:
-            claimed, self._due = self._claim_and_spawn()
-        cancels = self._cancel_requests() if self.running else []
-        return claimed, cancels
+    async def _claim_thread(self, tg: TaskGroup, send: MemoryObjectSendStream[Cycle]) -> None:
+        """Runs `_claim_loop` in a worker thread for as long as the supervisor runs. Each
+        cycle's runs reach the loop without the thread waiting for it, and their tasks
+        start in the loop's next turn (dispatch latency)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+
+        def take(cycle: Cycle) -> None:  # in the loop's thread
+            for item in cycle[0]:
+                handle = RunHandle(item.claimed.run_id, item.claimed.task_key)
+                if item.plan is not None:
+                    handle.masker = item.plan.masker
+                self.running[handle.run_id] = handle
+                tg.start_soon(self._execute, item)
+            self._cycles_taken += 1
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                send.send_nowait(cycle)
+
+        def hand_over(cycle: Cycle) -> None:  # in the claim thread
+            if loop is not None:
+                loop.call_soon_threadsafe(take, cycle)
+            else:  # another event loop: a round trip
+                anyio.from_thread.run_sync(take, cycle)
+
+        with send:
+            await anyio.to_thread.run_sync(self._claim_loop, hand_over)
+
+    def _claim_loop(self, hand_over: Callable[[Cycle], None]) -> None:
+        """In the claim thread: wait for a kick, a poke or the next waiting run's due time
+        (no busy polling), then claim and start what may run, collect cancel requests and
+        hand both to the loop; until told to quit."""
+        wait = False  # look for work at once on start
+        while not self._quit:
+            if wait:
+                timeout = 60.0
+                if self._due is not None and self._claiming:
+                    timeout = max(0.0, min(timeout, self._due - time.time()))
+                self._bell.wait(timeout)
+                if self._quit:
+                    break
+            wait = True
+            claimed: list[Prepared] = []
+            self._cycles_started += 1  # before `_claiming` is read: see drain()
+            if self._claiming and len(self.running) < self.max_parallel:
+                claimed, self._due = self._claim_and_spawn()
+            cancels = self._cancel_requests() if self.running else []
+            hand_over((claimed, cancels))
+
+    def _end_claim_thread(self) -> None:
+        self._claiming = False
+        self._quit = True
+        self._bell.ring()
 
     async def _ring_on_cancel(self) -> None:
-        """A cancelled run() must not wait for the worker thread's timeout."""
+        """A cancelled run() must not wait for the claim thread's timeout."""
         try:
             await anyio.sleep_forever()
         finally:
-            self._bell.ring()
+            self._end_claim_thread()
 
     async def _watch(self) -> None:
         last_recovery = time.monotonic()
@@ -522,6 +568,9 @@ class Supervisor:
             text("UPDATE run SET progress_done = :d, progress_total = :t WHERE id = :id"),
             {"d": done, "t": total, "id": run_id}))
         self._emit(RunProgress(run_id=run_id, task_key=handle.task_key, done=done, total=total))
+
+
+Cycle = tuple[list[Prepared], list[int]]  # runs started, runs asked to cancel
 
 
 def iso_now() -> str:

@@ -24,14 +24,12 @@ from duftui import locations
 def poke(workspace: Path) -> bool:
     """Send one byte to the wake socket; True if someone was listening."""
     path = locations.wake_socket(workspace)
-    if not path.exists():
-        return False
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         try:
             sock.sendto(b"!", str(path))
             return True
-        except OSError:
+        except OSError:  # nobody listens (no socket file, or a stale one)
             return False
 
 
