@@ -5,9 +5,10 @@ One runs inside the daemon; without a daemon, the console or `duftui run` runs o
 embedded (a `batch_id` scope limits an embedded `duftui run` to its own batch). Blocking
 SQLite work happens in worker threads or in the LogWriter thread, never on the loop.
 
-The supervisor waits for work in a worker thread (`Doorbell`), and that same thread claims,
-plans and starts the runs when it is woken: a poke or a kick reaches the claim without a
-hop through the event loop (dispatch latency).
+One claim thread, for the supervisor's whole life, waits for work (`Doorbell`), claims,
+plans and starts the runs when it is woken, and hands them to the loop without waiting
+for it: a poke or a kick reaches the claim without a hop through the event loop, and the
+loop's work for a new run does not hold up the next claim (dispatch latency).
 """
 
 from __future__ import annotations
