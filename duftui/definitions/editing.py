@@ -45,6 +45,7 @@ from duftui.definitions.loader import (
     Catalogue,
     ProjectEntry,
     TaskEntry,
+    broken_project_problem,
     load_workspace,
 )
 from duftui.definitions.models import Task
@@ -280,6 +281,9 @@ def _plan_task(
             _add_located(plan, where, message)
     if project_entry is not None:
         plan.problems = _cross_checks(catalogue, project_entry, name, plan)
+        inherited = broken_project_problem(project_entry, rel)
+        if inherited is not None:
+            plan.problems.append(inherited)
     plan.problems = problems + sorted(plan.problems, key=lambda p: (p.line or 0, p.field))
     return plan
 

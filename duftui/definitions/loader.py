@@ -276,6 +276,24 @@ def _load_project(catalogue: Catalogue, folder: Path) -> None:
     seen: dict[str, str] = {}
     for path in _task_files(folder):
         _load_task(catalogue, project, path, seen)
+    for task_key in project.tasks:
+        entry = catalogue.tasks[task_key]
+        inherited = broken_project_problem(project, entry.rel)
+        if inherited is not None:
+            entry.problems.append(inherited)
+
+
+def broken_project_problem(project: ProjectEntry, task_rel: str) -> Problem | None:
+    """A task of a project whose `project.toml` has errors does not run: the params,
+    schedules and limits it inherits are unknown, and defaults in their place would be
+    wrong. The task stays listed, with this problem."""
+    if not any(p.is_error for p in project.problems):
+        return None
+    return Problem(
+        task_rel, None, "",
+        f"{project.rel}/{PROJECT_FILE} has errors (see there); this task does not run until "
+        "they are fixed, as the params, schedules and limits it inherits are unknown",
+    )
 
 
 def _task_files(folder: Path) -> list[Path]:

@@ -178,8 +178,14 @@ EXPECTED: dict[str, list[str]] = {
     "tasks/cycle/c.toml": [
         "tasks/cycle/c.toml:2: needs: dependency cycle: a → c → b → a (each needs the next)",
     ],
+    "tasks/legacy/cleanup.toml": [
+        "tasks/legacy/cleanup.toml: tasks/legacy/project.toml has errors (see there); this task does not run until they are fixed, as the params, schedules and limits it inherits are unknown",
+    ],
     "tasks/legacy/project.toml": [
         "tasks/legacy/project.toml:1: invalid TOML: a string is not closed before the end of the line",
+    ],
+    "tasks/ops/backup.toml": [
+        "tasks/ops/backup.toml: tasks/ops/project.toml has errors (see there); this task does not run until they are fixed, as the params, schedules and limits it inherits are unknown",
     ],
     "tasks/ops/project.toml": [
         "tasks/ops/project.toml:2: sequence_task: unknown field; did you mean 'sequence_tasks'?",
@@ -191,8 +197,6 @@ VALID_TASKS = [
     "clinic/visits",
     "clinic/upload",
     "clinic/rollup",
-    "ops/backup",
-    "legacy/cleanup",
 ]
 
 # Files that report problems but are not task entries: a bad file name, a duplicate key,
@@ -246,6 +250,8 @@ def test_only_file_level_problems_lack_a_line(catalogue: Catalogue) -> None:
             *EXPECTED["tasks/clinic/nightly/project.toml"],
             *EXPECTED["tasks/clinic/missing-name.toml"],
             *EXPECTED["tasks/clinic/missing-run.toml"],
+            *EXPECTED["tasks/legacy/cleanup.toml"],
+            *EXPECTED["tasks/ops/backup.toml"],
         ]
     )
 

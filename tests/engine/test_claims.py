@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 from collections import Counter
 
 import anyio
+import pytest
 
 from duftui.definitions.loader import load_workspace
+from duftui.engine.submit import SubmitError, submit_task
 from duftui.engine.supervisor import Supervisor
 from duftui.store.states import RunStatus
 from tests.conftest import python_env
@@ -97,13 +100,29 @@ def test_queued_run_of_a_broken_task_fails_with_the_reason(ws: Workspace) -> Non
     key = ws.python_task("soon", "print('x')")
     submitted = ws.submit(key)
     (ws.root / "tasks/p/soon.toml").write_text('name = "soon"\n[run]\nkind = "pyton"\n')
-    catalogue_before = ws.catalogue
-    del catalogue_before
-
-
     supervisor = Supervisor(ws.store, load_workspace(ws.root), ws.secrets(), poll_interval=0.05)
     anyio.run(supervisor.run, True)
     run = ws.get(submitted.run_ids[0])
     assert run.status == RunStatus.FAILED
     assert run.error.startswith("not started: its definition has errors: tasks/p/soon.toml:3: "
                                 "run.kind: expected one of python")
+
+
+def test_a_broken_project_file_stops_its_tasks_and_no_other(ws: Workspace) -> None:
+    """Its tasks would run without the params, schedules and limits they inherit."""
+    key = ws.python_task("uses", "import os\nprint(os.environ['region'])\n")
+    other = ws.python_task("fine", "print('still runs')", project="q")
+    (ws.root / "tasks/p/project.toml").write_text('[params.region]\ndefault = "north"\n')
+    queued = ws.submit(key)
+    (ws.root / "tasks/p/project.toml").write_text('[params.region]\ndefalt = "north"\n')
+    catalogue = load_workspace(ws.root)
+    with pytest.raises(SubmitError, match=re.escape("tasks/p/project.toml has errors")):
+        submit_task(ws.store, catalogue, key)
+    ran = submit_task(ws.store, catalogue, other)
+    supervisor = Supervisor(ws.store, catalogue, ws.secrets(), poll_interval=0.05)
+    anyio.run(supervisor.run, True)
+    run = ws.get(queued.run_ids[0])
+    assert run.status == RunStatus.FAILED
+    assert "tasks/p/project.toml has errors (see there)" in run.error
+    assert ws.get(ran.run_ids[0]).status == RunStatus.SUCCEEDED
+    assert "still runs" in ws.lines(ran.run_ids[0])
