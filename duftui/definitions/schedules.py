@@ -81,7 +81,65 @@ def normalize_cron(expression: str) -> str:
         # croniter repeats the expression, lower-cased, in brackets: drop that.
         reason = re.sub(r"^\[[^\]]*\]\s*(is\s+)?", "", str(exc)) or type(exc).__name__
         raise ValueError(f"invalid cron expression {shown}: {reason}") from None
+    never = _date_never_comes(fields[-3], fields[-2], fields[-1])
+    if never:
+        raise ValueError(f"{never}: this schedule would never fire (in {shown})")
     return text
+
+
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+_LONGEST_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_PLAIN_PART = re.compile(r"(\*|[0-9a-z]+)(?:-([0-9a-z]+))?(?:/([0-9]+))?")
+
+
+def _date_never_comes(day: str, month: str, weekday: str) -> str | None:
+    """Why days of month and months that never meet (`30 2`, `31 4,6`) never fire, or None.
+
+    Only when the weekday is unrestricted: otherwise either field matching is enough. Days
+    and months written with L, W, # or ? are left alone.
+    """
+    if weekday not in ("*", "?"):
+        return None
+    days = _plain_values(day, 1, 31)
+    months = _plain_values(month, 1, 12, [m[:3].lower() for m in MONTH_NAMES])
+    if not days or not months:
+        return None
+    if any(min(days) <= _LONGEST_MONTH[m - 1] for m in months):
+        return None
+    names = [MONTH_NAMES[m - 1] for m in sorted(months)]
+    shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"day of month {day} never comes in {shown}"
+
+
+def _plain_values(text: str, low: int, high: int, names: list[str] | None = None) -> set[int] | None:
+    """The values a cron field of numbers, names, ranges and steps allows; None for
+    anything else."""
+    def number(token: str) -> int | None:
+        if token.isdigit():
+            return int(token)
+        if names and token in names:
+            return names.index(token) + low
+        return None
+
+    values: set[int] = set()
+    for part in text.lower().split(","):
+        match = _PLAIN_PART.fullmatch(part)
+        if not match:
+            return None
+        first, last, step = match.groups()
+        if first == "*":
+            start, end = low, high
+        else:
+            start_value = number(first)
+            end_value = number(last) if last else (high if step else start_value)
+            if start_value is None or end_value is None:
+                return None
+            start, end = start_value, end_value
+        span = range(start, end + 1) if start <= end else [
+            *range(start, high + 1), *range(low, end + 1)]  # a wrap-around range
+        values.update(list(span)[:: int(step or 1)])
+    return values
 
 
 class CronFields(Strict):

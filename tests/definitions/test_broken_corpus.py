@@ -57,6 +57,9 @@ EXPECTED: dict[str, list[str]] = {
     "tasks/clinic/cron-field-count.toml": [
         'tasks/clinic/cron-field-count.toml:8: schedule[0].cron: expected 5 fields (minute hour day month weekday) or 6 with seconds first, got 4 in "0 6 * *"',
     ],
+    "tasks/clinic/cron-never.toml": [
+        'tasks/clinic/cron-never.toml:8: schedule[0].cron: day of month 30 never comes in February: this schedule would never fire (in "0 6 30 2 *")',
+    ],
     "tasks/clinic/cron-out-of-range.toml": [
         'tasks/clinic/cron-out-of-range.toml:8: schedule[0].cron: expected hour 0-23, got 25 (in "0 25 * * *")',
     ],

@@ -88,6 +88,10 @@ def test_table_field_out_of_range(table: dict, field: str, message: str) -> None
         ("0 0 32 * *", 'expected day of month 1-31, got 32 (in "0 0 32 * *")'),
         ("*/0 * * * *", 'expected minute step 1 or more, got */0 (in "*/0 * * * *")'),
         ("0 0 * * FOO", 'invalid cron expression "0 0 * * FOO": not acceptable'),
+        ("0 0 30 2 *", "day of month 30 never comes in February: this schedule would never "
+                       'fire (in "0 0 30 2 *")'),
+        ("0 0 31 APR,jun *", "day of month 31 never comes in April or June: this schedule "
+                             'would never fire (in "0 0 31 APR,jun *")'),
     ],
 )
 def test_bad_cron_text(expression: str, message: str) -> None:
@@ -95,7 +99,8 @@ def test_bad_cron_text(expression: str, message: str) -> None:
 
 
 def test_names_and_special_fields_are_left_to_croniter() -> None:
-    for expression in ("0 9 * * MON-FRI", "0 0 L * *", "0 0 * JAN,JUL 5#2", "0 0 * * 7"):
+    for expression in ("0 9 * * MON-FRI", "0 0 L * *", "0 0 * JAN,JUL 5#2", "0 0 * * 7",
+                       "0 0 29 2 *", "0 0 30 2 MON", "0 0 31 NOV-FEB *", "0 0 31 */2 *"):
         assert Schedule.model_validate({"cron": expression}).cron == expression
 
 

@@ -20,6 +20,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from croniter import croniter
+from croniter.croniter import CroniterBadDateError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from duftui.definitions.schedules import Schedule
@@ -147,8 +151,33 @@ def test_next_fire(expression: str, start: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("expression", UNSATISFIABLE)
-def test_unsatisfiable_expressions_never_fire(expression: str) -> None:
-    assert first_after(expression, u("2012-07-09 23:35")) is None
+def test_unsatisfiable_expressions_are_rejected_with_the_reason(expression: str) -> None:
+    """robfig/cron accepts them and never fires; a schedule that can never fire is a
+    mistake, so duftui says which day never comes in which month."""
+    with pytest.raises(ValidationError, match=r"never comes in .*: this schedule would never"):
+        Schedule.model_validate({"cron": expression, "timezone": "UTC"})
+
+
+_DAYS = st.sets(st.integers(1, 31), min_size=1, max_size=3)
+_MONTHS = st.sets(st.integers(1, 12), min_size=1, max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(days=_DAYS, months=_MONTHS)
+def test_a_date_is_rejected_exactly_when_croniter_finds_no_fire(days: set[int],
+                                                                   months: set[int]) -> None:
+    expression = f"0 0 {','.join(map(str, sorted(days)))} {','.join(map(str, sorted(months)))} *"
+    try:
+        croniter(expression, datetime(2024, 1, 1)).get_next(datetime)
+        fires = True
+    except CroniterBadDateError:
+        fires = False
+    try:
+        Schedule.model_validate({"cron": expression})
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == fires, expression
 
 
 @pytest.mark.parametrize("expression", REJECTED, ids=[repr(e) for e in REJECTED])
