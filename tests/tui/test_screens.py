@@ -96,6 +96,26 @@ async def test_tasks_show_broken_definitions_with_their_error(seeded_ws: Path) -
         assert "definition errors" in seen[0]
 
 
+async def test_tasks_list_problems_of_files_that_are_no_task(seeded_ws: Path) -> None:
+    demo = seeded_ws / "tasks" / "demo"
+    (demo / "Bad Name.toml").write_text((demo / "hello.toml").read_text())
+    (demo / "group").mkdir()
+    (demo / "group" / "hello.toml").write_text((demo / "hello.toml").read_text())
+    app = make_app(seeded_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await go(pilot, "3", "TasksScreen")
+        box = screen.query_one("#not-loaded", Static)
+        await wait_for(pilot, lambda: box.display, what="the problems box")
+        text = plain(box)
+        assert "2 definition problems outside the tasks below" in text
+        assert "tasks/demo/Bad Name.toml: task key 'Bad Name' is not valid" in text
+        assert "tasks/demo/group/hello.toml: duplicate task key 'hello'" in text
+        (demo / "Bad Name.toml").unlink()
+        (demo / "group" / "hello.toml").unlink()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not box.display, what="the problems box to go")
+
+
 async def test_hidden_tasks_are_behind_a_toggle(seeded_ws: Path) -> None:
     toml = seeded_ws / "tasks" / "demo" / "hello.toml"
     toml.write_text(

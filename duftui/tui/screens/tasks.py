@@ -12,7 +12,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Input, Static
 
-from duftui.definitions.loader import Catalogue, TaskEntry
+from duftui.definitions.loader import TASKS_DIR, Catalogue, TaskEntry
+from duftui.definitions.problems import Problem
 from duftui.store.dashboard import active_counts, latest_runs
 from duftui.store.tables import Run
 from duftui.tui import format as fmt
@@ -46,6 +47,20 @@ def matches(entry: TaskEntry, words: list[str]) -> bool:
         elif word not in haystack:
             return False
     return True
+
+
+NOT_LOADED_SHOWN = 5
+
+
+def not_loaded(catalogue: Catalogue, project: str | None = None) -> list[Problem]:
+    """Errors of files that are not task entries, within one project's folder if given."""
+    task_files = {entry.rel for entry in catalogue.tasks.values()}
+    prefix = f"{TASKS_DIR}/{project}" if project else None
+    return [
+        problem for problem in catalogue.errors
+        if problem.file not in task_files
+        and (prefix is None or problem.file == prefix or problem.file.startswith(prefix + "/"))
+    ]
 
 
 def task_owner(catalogue: Catalogue, entry: TaskEntry) -> str | None:
@@ -82,6 +97,7 @@ class TasksScreen(ConsoleScreen):
         yield TopBar(f"Tasks: {self.project}" if self.project else "Tasks")
         yield Input(placeholder="/ filter: words, #tag", id="filter")
         yield Static("", id="scope")
+        yield Static("", id="not-loaded")
         yield DataTable(id="tasks", cursor_type="row")
         yield Static("", classes="empty", id="tasks-empty")
         yield Footer(compact=True)
@@ -152,6 +168,7 @@ class TasksScreen(ConsoleScreen):
             f"{len(entries)} of {total} tasks",
         ]
         self.query_one("#scope", Static).update(" · ".join(scope))
+        self._show_not_loaded()
         empty = self.query_one("#tasks-empty", Static)
         empty.update(
             "No tasks match the filter."
@@ -161,6 +178,24 @@ class TasksScreen(ConsoleScreen):
         empty.display = not entries
         table.display = bool(entries)
         self.refresh_bindings()
+
+    def _show_not_loaded(self) -> None:
+        """Files with errors that are no task of the list (a bad file name, a duplicate
+        key, a broken project.toml or connections.toml): without this they would only
+        show up in `duftui validate`."""
+        problems = not_loaded(self.session.catalogue(), self.project)
+        box = self.query_one("#not-loaded", Static)
+        box.display = bool(problems)
+        if not problems:
+            return
+        text = Text(f"{len(problems)} definition problem{'s' if len(problems) != 1 else ''} "
+                    "outside the tasks below (fix, then ctrl+r):", style="bold red")
+        for problem in problems[:NOT_LOADED_SHOWN]:
+            text.append(f"\n  {problem}", style="red")
+        if len(problems) > NOT_LOADED_SHOWN:
+            text.append(f"\n  … and {len(problems) - NOT_LOADED_SHOWN} more: "
+                        "`duftui validate` lists them all", style="red")
+        box.update(text)
 
     def _cells(self, entry: TaskEntry, now) -> list[Text | str]:  # type: ignore[no-untyped-def]
         spec = entry.spec
