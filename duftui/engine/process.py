@@ -30,7 +30,7 @@ from duftui.engine.streams import LineSplitter
 
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20
-FULL_PIPE = 1 << 16  # a read this large found the pipe full at its default size
+GROW_AFTER = 1 << 16  # bytes read from a pipe before it is grown (a pipe's default size)
 DRAIN_AFTER_EXIT_S = 2.0
 _WAIT_LIMITER = anyio.CapacityLimiter(1024)
 
@@ -283,8 +283,8 @@ async def _supervise(watch: _Watch, cancel: CancelFlag, timeout: float | None,
 
 def _grow_pipe(fd: int) -> None:
     """A 1 MiB pipe: a flooding task blocks less and the supervisor wakes up less often.
-    Done once a read finds the pipe full, not for every process: the kernel allocates
-    the buffer while the process is starting up."""
+    Done once a process has written a default pipe's worth, not for every process: the
+    kernel would allocate the buffer while the process is starting up."""
     if hasattr(fcntl, "F_SETPIPE_SZ"):
         try:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
@@ -303,7 +303,7 @@ class _PipeReader:
         self._watch = watch
         self._splitter = LineSplitter()
         self._open = True
-        self._grown = False
+        self._until_grown = GROW_AFTER
         loop.add_reader(fd, self._ready)
 
     def _ready(self) -> None:
@@ -313,9 +313,10 @@ class _PipeReader:
             return
         except OSError:
             data = b""
-        if len(data) >= FULL_PIPE and not self._grown:
-            self._grown = True
-            _grow_pipe(self._fd)
+        if self._until_grown > 0:
+            self._until_grown -= len(data)
+            if self._until_grown <= 0:
+                _grow_pipe(self._fd)
         try:
             if not data:
                 self._watch.check_exit()
@@ -344,7 +345,7 @@ class _PipeReader:
 async def _read_pipe_task(fd: int, deliver: Callable[[list[str]], None], watch: _Watch) -> None:
     """The same as _PipeReader for event loops other than asyncio."""
     splitter = LineSplitter()
-    grown = False
+    until_grown = GROW_AFTER
     try:
         while True:
             await anyio.wait_readable(fd)
@@ -356,9 +357,10 @@ async def _read_pipe_task(fd: int, deliver: Callable[[list[str]], None], watch: 
                 break
             if not data:
                 break
-            if len(data) >= FULL_PIPE and not grown:
-                grown = True
-                _grow_pipe(fd)
+            if until_grown > 0:
+                until_grown -= len(data)
+                if until_grown <= 0:
+                    _grow_pipe(fd)
             lines = splitter.feed(data)
             if lines:
                 deliver(lines)
