@@ -21,6 +21,13 @@ def field(screen: Any, path: str) -> FieldRow:
     return rows[0]
 
 
+async def field_ready(pilot: Pilot[Any], screen: Any, path: str) -> FieldRow:
+    """`field`, once a list item just added has mounted its rows under their paths."""
+    await wait_for(pilot, lambda: any(row.path == path for row in screen.query(FieldRow)),
+                   what=f"field {path}")
+    return field(screen, path)
+
+
 async def type_into(pilot: Pilot[Any], row: FieldRow, text: str) -> None:
     """Focus a one-line field, clear it and type `text` key by key."""
     editor = row.editor
@@ -46,13 +53,18 @@ async def show_tab(pilot: Pilot[Any], form: Any, tab: str) -> None:
     pane = form.query_one(TabbedContent).get_pane(tab)
     # Shown, and its first field focused (show_tab does that after a refresh; a field
     # focused before then would lose the focus again).
-    await wait_for(
-        pilot,
-        lambda: pane.region.area > 0
-        and pilot.app.focused is not None
-        and pane in pilot.app.focused.ancestors,
-        what=f"tab {tab}",
-    )
+    try:
+        await wait_for(
+            pilot,
+            lambda: pane.region.area > 0
+            and pilot.app.focused is not None
+            and pane in pilot.app.focused.ancestors,
+            what=f"tab {tab}",
+        )
+    except AssertionError as exc:  # say what the form shows instead
+        shown = form.query_one(TabbedContent).active
+        raise AssertionError(f"{exc}: the form shows {shown}, focus on {pilot.app.focused!r}, "
+                             f"the pane's region is {pane.region}") from None
 
 
 async def screen_of(pilot: Pilot[Any], kind: type) -> Any:

@@ -20,7 +20,15 @@ from duftui.tui.forms.task_form import TaskForm
 from duftui.tui.forms.trash_screen import TrashScreen
 from duftui.tui.screens.confirm import ConfirmScreen
 from tests.tui.conftest import make_app, plain, table_keys, wait_for, wait_settled
-from tests.tui.forms_helpers import click, field, gone, screen_of, show_tab, type_into
+from tests.tui.forms_helpers import (
+    click,
+    field,
+    field_ready,
+    gone,
+    screen_of,
+    show_tab,
+    type_into,
+)
 from tests.tui.helpers import audit_rows, cursor_to, go, run_rows
 
 pytestmark = pytest.mark.anyio
@@ -79,7 +87,7 @@ async def test_create_run_reschedule_duplicate_delete_restore(console_ws: Path) 
         await show_tab(pilot, form, "tab-schedules")
         await click(pilot, form.query_one("#schedules .item-add"))
         await wait_for(pilot, lambda: form.query("#schedules .item-editor"), what="a schedule")
-        await type_into(pilot, field(form, "schedule[0].cron"), "0 6 * * *")
+        await type_into(pilot, await field_ready(pilot, form, "schedule[0].cron"), "0 6 * * *")
         preview = form.query_one(".schedule-preview", Static)
         await wait_for(pilot, lambda: "06:00:00" in plain(preview), what="the preview")
         await pilot.press("ctrl+s")
@@ -286,7 +294,7 @@ async def test_params_are_added_reordered_and_removed(console_ws: Path) -> None:
         await wait_for(pilot, lambda: len(params.items()) == 2, what="the removal")
         await click(pilot, form.query_one("#params .item-add"))
         await wait_for(pilot, lambda: len(params.items()) == 3, what="a new parameter")
-        await type_into(pilot, field(form, "params[2].name"), "region")
+        await type_into(pilot, await field_ready(pilot, form, "params[2].name"), "region")
         await type_into(pilot, field(form, "params[2].default"), "north")
         await click(pilot, params.items()[1].query_one(".item-up"))
         await wait_for(pilot, lambda: params.items()[0].path == "params.times", what="the move")

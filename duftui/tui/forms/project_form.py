@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import TabPane
 
 from duftui.definitions.editing import SaveResult, open_project, save_project, validate_project
 from duftui.definitions.problems import Problem
@@ -18,6 +18,7 @@ from duftui.tui.forms.fields.field_row import FieldRow
 from duftui.tui.forms.fields.item_list import ItemList
 from duftui.tui.forms.fields.param_editor import ParamEditor
 from duftui.tui.forms.fields.schedule_editor import ScheduleEditor
+from duftui.tui.forms.tabs import FormTabs
 from duftui.tui.session import Session
 
 FIELDS = ("name", "description", "owner", "sequence_tasks", "max_parallel")
@@ -50,7 +51,7 @@ class ProjectForm(DefinitionForm):
 
     def compose_form(self) -> ComposeResult:
         data = self.data
-        with TabbedContent(id="form-tabs"):
+        with FormTabs(id="form-tabs"):
             with TabPane("General", id="tab-general"), VerticalScroll():
                 if self.new:
                     key = FieldRow("key", "key", "text", "", placeholder="folder name under tasks/")

@@ -16,7 +16,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Select, SelectionList, TabbedContent, TabPane
+from textual.widgets import Select, SelectionList, TabPane
 from textual.widgets.selection_list import Selection
 
 from duftui.definitions.editing import SaveResult, open_task, save_task, validate_task
@@ -30,6 +30,7 @@ from duftui.tui.forms.fields.item_list import ItemEditor, ItemList
 from duftui.tui.forms.fields.param_editor import ParamEditor
 from duftui.tui.forms.fields.schedule_editor import ScheduleEditor
 from duftui.tui.forms.fields.values import get_path, set_path
+from duftui.tui.forms.tabs import FormTabs
 from duftui.tui.session import Session
 
 NEW_TASK: dict[str, Any] = {"name": "", "run": {"kind": "python"}}
@@ -96,7 +97,7 @@ class TaskForm(DefinitionForm):
         ctx = self.context()
         now, zone = self.session.now(), self.session.tz
         connections = ctx.connections
-        with TabbedContent(id="form-tabs"):
+        with FormTabs(id="form-tabs"):
             with TabPane("General", id="tab-general"), VerticalScroll():
                 yield from sections.general(ctx)
             with TabPane("Run", id="tab-run"), VerticalScroll():
