@@ -56,7 +56,7 @@ from duftui.engine.process import (
 from duftui.engine.recovery import recover_lost
 from duftui.engine.streams import classify, level_of_name, parse_marker
 from duftui.engine.wake import Doorbell, WakeListener
-from duftui.store.db import ChangeWatcher, Store
+from duftui.store.db import ChangeWatcher, Store, driver, passing_error
 from duftui.store.logs import OpenChunk
 from duftui.store.logwriter import LogWriter
 from duftui.store.outputs import record_output
@@ -67,6 +67,7 @@ from duftui.task import MARKER
 
 _LOG = logging.getLogger(__name__)
 RECOVERY_EVERY_S = 10.0
+CLAIM_RETRY_S = 1.0  # after a claim failed on a full disk or a lock held elsewhere
 PROGRESS_EVERY_S = 0.25
 ERROR_LINES_KEPT = 3
 
@@ -259,8 +260,14 @@ class Supervisor:
         if started:
             # The first lines are stored with the pids, not by the log writer: waking its
             # thread while processes start costs them CPU.
-            with self.store.write_on(db):
-                record_started(db, started, first_lines)
+            try:
+                with self.store.write_on(db):
+                    record_started(db, started, first_lines)
+            except sqlite3.Error as exc:
+                # The processes run: the log writer records them, trying until it can.
+                _LOG.error("recording started runs failed (%s); the log writer keeps trying",
+                           exc)
+                self.writer.call(lambda conn: record_started(driver(conn), started, first_lines))
         if unstartable:
             with self.store.write() as conn:
                 end_unstartable(conn, self.catalogue, unstartable)
@@ -338,9 +345,17 @@ class Supervisor:
             wait = True
             claimed: list[Prepared] = []
             self._cycles_started += 1  # before `_claiming` is read: see drain()
-            if self._claiming and len(self.running) < self.max_parallel:
-                claimed, self._due = self._claim_and_spawn()
-            cancels = self._cancel_requests() if self.running else []
+            try:
+                if self._claiming and len(self.running) < self.max_parallel:
+                    claimed, self._due = self._claim_and_spawn()
+                cancels = self._cancel_requests() if self.running else []
+            except Exception as exc:
+                if not passing_error(exc):
+                    raise
+                # A full disk or a lock held elsewhere: nothing was started; try again.
+                _LOG.error("cannot claim runs (%s); trying again in %gs", exc, CLAIM_RETRY_S)
+                self._due = time.time() + CLAIM_RETRY_S
+                claimed, cancels = [], []
             hand_over((claimed, cancels))
 
     def _end_claim_thread(self) -> None:

@@ -40,6 +40,23 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc)
 
 
+# SQLite result codes that a wait can cure (a remount can end read-only).
+_PASSING_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
+                  sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN}
+
+
+def passing_error(exc: BaseException) -> bool:
+    """True for a state-file error that can pass with time: a full disk, an I/O error, a
+    lock held elsewhere. SQLAlchemy's wrappers are looked through."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, sqlite3.Error):
+            code = getattr(cause, "sqlite_errorcode", None)
+            return code is not None and code & 0xFF in _PASSING_CODES
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
+
+
 def _enable_wal(cursor: sqlite3.Cursor) -> None:
     """Switch to WAL unless the file already is.
 
@@ -163,10 +180,11 @@ def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # a failed COMMIT (disk full) can leave it open
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
 
 
 def _begin(conn: Connection) -> None:

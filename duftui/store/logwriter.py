@@ -19,10 +19,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from duftui.store.db import Store
+from duftui.store.db import Store, passing_error
 from duftui.store.logs import OpenChunk, level_chars, next_seq, write_chunks
 
 FLUSH_INTERVAL = 0.05
+GIVE_UP_AFTER = 5  # tries, for errors that do not pass by themselves
+RETRY_MAX_S = 2.0
 _LOG = logging.getLogger(__name__)
 
 LineListener = Callable[[int, int, float, str, int, str], None]
@@ -132,19 +134,24 @@ class LogWriter:
         ]
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
         notices: list[tuple[int, int, float, str, int, str]] = []
-        for attempt in range(5):
+        failures = 0
+        while True:
             try:
                 results, notices = self._write(batch, calls)
                 break
             except Exception as exc:
-                _LOG.warning("log flush failed (attempt %d): %s", attempt + 1, exc)
+                failures += 1
                 self._open.clear()
-                time.sleep(0.2 * (attempt + 1))
-        else:
-            _LOG.error("log writer gave up on %d queued items", len(batch))
-            for _fn, future in calls:
-                future.set_exception(RuntimeError("log writer could not write to the state file"))
-            return
+                if not self._keep_trying(exc, failures, len(batch)):
+                    _LOG.error("log writer gave up on %d queued items: %s", len(batch), exc)
+                    for _fn, future in calls:
+                        future.set_exception(
+                            RuntimeError(f"log writer could not write to the state file: {exc}"))
+                    return
+                time.sleep(min(0.2 * failures, RETRY_MAX_S))
+        if failures:
+            _LOG.warning("the state file takes writes again; %d queued items stored after %d "
+                         "failed tries", len(batch), failures)
         # Only after the commit: a retry must never store the same lines twice.
         for future, value, exc in results:
             if exc is not None:
@@ -152,6 +159,18 @@ class LogWriter:
             else:
                 future.set_result(value)
         self._notify(notices)
+
+    def _keep_trying(self, exc: Exception, failures: int, waiting: int) -> bool:
+        """A full disk, an I/O error or a lock held elsewhere passes: keep every line and
+        try again (saying so once a minute) until it does, unless stopping. Any other
+        error gives up after a few tries, as it would fail the same way again."""
+        if not passing_error(exc):
+            _LOG.warning("log flush failed (attempt %d): %s", failures, exc)
+            return failures < GIVE_UP_AFTER
+        if failures == 1 or failures % max(1, int(60 / RETRY_MAX_S)) == 0:
+            _LOG.error("cannot write to the state file (%s); %d queued items are kept and "
+                       "written once it takes writes again: free disk space", exc, waiting)
+        return not (self._stopping and failures >= GIVE_UP_AFTER)
 
     def _write(
         self,
@@ -253,3 +272,4 @@ class LogWriter:
                 self._listener(*notice)
             except Exception:  # a listener must never stop the writer
                 _LOG.exception("log listener failed")
+
