@@ -281,15 +281,25 @@ async def _supervise(watch: _Watch, cancel: CancelFlag, timeout: float | None,
         _signal_group(pid, signal.SIGKILL, leftovers)
 
 
-def _grow_pipe(fd: int) -> None:
-    """A 1 MiB pipe: a flooding task blocks less and the supervisor wakes up less often.
-    Done once a process has written a default pipe's worth, not for every process: the
-    kernel would allocate the buffer while the process is starting up."""
-    if hasattr(fcntl, "F_SETPIPE_SZ"):
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-        except OSError:
-            pass
+class _PipeGrowth:
+    """Grows a pipe to 1 MiB once its process has written a default pipe's worth: a
+    flooding task then blocks less and the supervisor wakes up less often. Not for every
+    process: the kernel would allocate the buffer while the process is starting up."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._until = GROW_AFTER
+
+    def read(self, count: int) -> None:
+        """`count` bytes came through the pipe."""
+        if self._until <= 0:
+            return
+        self._until -= count
+        if self._until <= 0 and hasattr(fcntl, "F_SETPIPE_SZ"):
+            try:
+                fcntl.fcntl(self._fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+            except OSError:
+                pass
 
 
 class _PipeReader:
@@ -303,7 +313,7 @@ class _PipeReader:
         self._watch = watch
         self._splitter = LineSplitter()
         self._open = True
-        self._until_grown = GROW_AFTER
+        self._growth = _PipeGrowth(fd)
         loop.add_reader(fd, self._ready)
 
     def _ready(self) -> None:
@@ -313,10 +323,7 @@ class _PipeReader:
             return
         except OSError:
             data = b""
-        if self._until_grown > 0:
-            self._until_grown -= len(data)
-            if self._until_grown <= 0:
-                _grow_pipe(self._fd)
+        self._growth.read(len(data))
         try:
             if not data:
                 self._watch.check_exit()
@@ -345,7 +352,7 @@ class _PipeReader:
 async def _read_pipe_task(fd: int, deliver: Callable[[list[str]], None], watch: _Watch) -> None:
     """The same as _PipeReader for event loops other than asyncio."""
     splitter = LineSplitter()
-    until_grown = GROW_AFTER
+    growth = _PipeGrowth(fd)
     try:
         while True:
             await anyio.wait_readable(fd)
@@ -357,10 +364,7 @@ async def _read_pipe_task(fd: int, deliver: Callable[[list[str]], None], watch: 
                 break
             if not data:
                 break
-            if until_grown > 0:
-                until_grown -= len(data)
-                if until_grown <= 0:
-                    _grow_pipe(fd)
+            growth.read(len(data))
             lines = splitter.feed(data)
             if lines:
                 deliver(lines)

@@ -33,10 +33,22 @@ def _configure(dbapi_conn: sqlite3.Connection) -> None:
     cursor.close()
 
 
+def _result_code(exc: BaseException) -> int | None:
+    """The primary SQLite result code of an error (SQLAlchemy's wrappers looked through),
+    or None when there is none."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, sqlite3.Error):
+            code = getattr(cause, "sqlite_errorcode", None)
+            return None if code is None else code & 0xFF
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return None
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
+    code = _result_code(exc)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(exc)
 
 
@@ -47,14 +59,8 @@ _PASSING_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_REA
 
 def passing_error(exc: BaseException) -> bool:
     """True for a state-file error that can pass with time: a full disk, an I/O error, a
-    lock held elsewhere. SQLAlchemy's wrappers are looked through."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, sqlite3.Error):
-            code = getattr(cause, "sqlite_errorcode", None)
-            return code is not None and code & 0xFF in _PASSING_CODES
-        cause = getattr(cause, "orig", None) or cause.__cause__
-    return False
+    lock held elsewhere."""
+    return _result_code(exc) in _PASSING_CODES
 
 
 def _enable_wal(cursor: sqlite3.Cursor) -> None:
