@@ -62,7 +62,6 @@ from duftui.store.logwriter import LogWriter
 from duftui.store.outputs import record_output
 from duftui.store.runs import get_run, request_cancel
 from duftui.store.states import Level, RunStatus
-from duftui.store.timestamps import to_iso
 from duftui.task import MARKER
 
 _LOG = logging.getLogger(__name__)
@@ -175,8 +174,9 @@ class Supervisor:
         """Stop claiming; let running tasks finish for `grace` seconds, then cancel them."""
         self._claiming = False
         self.kick()
-        while self._cycles_started != self._cycles_taken:  # runs being claimed now are
-            await anyio.sleep(0.01)                          # running runs too
+        # Runs being claimed now are running runs too.
+        while self._cycles_started != self._cycles_taken:
+            await anyio.sleep(0.01)
         with anyio.move_on_after(grace):
             while self.running:
                 await anyio.sleep(0.05)
@@ -587,10 +587,6 @@ class Supervisor:
 
 
 Cycle = tuple[list[Prepared], list[int]]  # runs started, runs asked to cancel
-
-
-def iso_now() -> str:
-    return to_iso(datetime.now(UTC)) or ""
 
 
 def _seconds_until(due: str | None) -> float | None:

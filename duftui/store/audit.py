@@ -33,7 +33,6 @@ def record(
     if isinstance(detail, dict):
         detail = json.dumps(detail, sort_keys=True, default=str)
     driver(conn).execute(  # on the path of every manual run: see runs.py
-
         "INSERT INTO audit (ts, user, action, target, detail) VALUES (?, ?, ?, ?, ?)",
         (to_iso(utcnow()), user or current_user(), action, target, detail),
     )

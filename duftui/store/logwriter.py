@@ -272,4 +272,3 @@ class LogWriter:
                 self._listener(*notice)
             except Exception:  # a listener must never stop the writer
                 _LOG.exception("log listener failed")
-
