@@ -4,9 +4,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # Lint, then the whole test suite in parallel.
 test *args:
     ruff check duftui tests bench
-    python -m pytest -n 4 {{args}}
+    python -m pytest -n auto {{args}}
 
 # Run every benchmark; each prints ratios against a baseline measured in the same run.
+# The baselines install with the bench extra: pip install -e '.[dev,bench]'.
 bench:
     for script in bench/*_bench.py; do echo "== $script"; python "$script"; done
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 import click
 
 from duftui import __version__
-from duftui.commands import daemon, definitions, duft, execute, history, pipelines, secrets
+from duftui.commands import (
+    daemon,
+    definitions,
+    duft,
+    execute,
+    history,
+    init,
+    pipelines,
+    secrets,
+)
 from duftui.context import Context
 
 
@@ -50,6 +59,6 @@ main.add_command(execute.retry_cmd)
 main.add_command(execute.ack_cmd)
 main.add_command(execute.preview)
 
-for _module in (daemon, pipelines, duft):
+for _module in (daemon, pipelines, duft, init):
     for _command in _module.COMMANDS:
         main.add_command(_command)
