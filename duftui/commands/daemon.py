@@ -80,19 +80,23 @@ def daemon(
     "-n",
     "fires",
     type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    help="How many next fires to list.",
+    default=None,
+    help="How many fires to list (default: 10 schedules; with --all, every fire).",
+)
+@click.option(
+    "--all", "every_fire", is_flag=True, help="Every fire of the next 24 h, not one per schedule."
 )
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
-def status(ctx: Context, fires: int, as_json: bool) -> None:
-    """Daemon, running runs, next fires, and fires of the last 24 h that did not run."""
+def status(ctx: Context, fires: int | None, every_fire: bool, as_json: bool) -> None:
+    """Daemon, running runs, the next fire of each schedule, and fires of the last 24 h
+    that did not run."""
     from duftui.schedule.status import status as collect
 
     now = datetime.now(UTC)
+    limit = fires if fires is not None or every_fire else 10
     with ctx.store().read() as conn:
-        found = collect(conn, ctx.catalogue(), now, fires=fires)
+        found = collect(conn, ctx.catalogue(), now, fires=limit, every_fire=every_fire)
     if as_json:
         echo_json(found)
         return
@@ -116,13 +120,14 @@ def status(ctx: Context, fires: int, as_json: bool) -> None:
             for r in found["running"]
         ]
         click.echo(_indent(table(["RUN", "TASK", "TRIGGER", "STARTED", "PID"], rows)))
-    _print_fires(found["next_fires"], found["schedules"])
+    _print_fires(found["next_fires"], found["schedules"], every_fire)
     _print_not_run(found["not_run"])
 
 
-def _print_fires(fires: list[dict[str, Any]], schedules: int) -> None:
+def _print_fires(fires: list[dict[str, Any]], schedules: int, every_fire: bool = False) -> None:
+    what = "every fire of the next 24 h" if every_fire else "the next of each schedule"
     click.echo(
-        f"next fires ({schedules} schedules)"
+        f"next fires ({schedules} schedules; {what})"
         if fires
         else f"next fires none ({schedules} schedules)"
     )

@@ -84,13 +84,53 @@ def upcoming(
     return list(heapq.merge(*streams, key=lambda fire: fire.at))[:limit]
 
 
+def next_of_each(
+    table: dict[str, Entry], unknown: set[str], now: datetime, *, limit: int | None = None
+) -> list[UpcomingFire]:
+    """The next fire of every schedule, soonest first: a frequent schedule cannot crowd
+    the others out of the list the way a plain "next N fires" does."""
+    firsts = [
+        fires[0]
+        for entry in table.values()
+        if (fires := _stream(entry, now, 1, None, entry.key in unknown))
+    ]
+    firsts.sort(key=lambda fire: (fire.at, fire.key))
+    return firsts if limit is None else firsts[:limit]
+
+
+def within(
+    table: dict[str, Entry], unknown: set[str], now: datetime, until: datetime,
+    *, limit: int | None = None,
+) -> list[UpcomingFire]:
+    """Every fire of every schedule up to `until` (overdue ones included), soonest first."""
+    streams = []
+    for entry in table.values():
+        streams.append(_until(entry, now, until, entry.key in unknown))
+    merged = heapq.merge(*streams, key=lambda fire: fire.at)
+    found: list[UpcomingFire] = []
+    for fire in merged:
+        if limit is not None and len(found) >= limit:
+            break
+        found.append(fire)
+    return found
+
+
+def _until(entry: Entry, now: datetime, until: datetime, unknown: bool) -> list[UpcomingFire]:
+    current = entry.pending
+    if current is None or current > until:
+        return []
+    times = [current]
+    for at in entry.trigger.fires(max(current, now)):
+        if at > until:
+            break
+        times.append(at)
+    return [_fire(entry, at, now, unknown) for at in times]
+
+
 def _stream(
     entry: Entry, now: datetime, limit: int, after: datetime | None, unknown: bool
 ) -> list[UpcomingFire]:
     trigger = entry.trigger
-    approximate = (
-        unknown and entry.target.schedule.every is not None and entry.target.schedule.start is None
-    )
     found: list[UpcomingFire] = []
     if after is None:
         current = entry.pending
@@ -100,18 +140,20 @@ def _stream(
         times = [current, *_take(trigger.fires(max(current, now)), limit - 1)]
     else:
         times = _take(trigger.fires(after), limit)
-    for at in times:
-        found.append(
-            UpcomingFire(
-                trigger.local(at),
-                entry.key,
-                entry.target.owner,
-                _describe(entry),
-                overdue=at <= now,
-                approximate=approximate,
-            )
-        )
+    found.extend(_fire(entry, at, now, unknown) for at in times)
     return found
+
+
+def _fire(entry: Entry, at: datetime, now: datetime, unknown: bool) -> UpcomingFire:
+    schedule = entry.target.schedule
+    return UpcomingFire(
+        entry.trigger.local(at),
+        entry.key,
+        entry.target.owner,
+        _describe(entry),
+        overdue=at <= now,
+        approximate=unknown and schedule.every is not None and schedule.start is None,
+    )
 
 
 def _take(iterator, n: int) -> list[datetime]:
@@ -128,12 +170,16 @@ def status(
     catalogue: Catalogue,
     now: datetime,
     *,
-    fires: int = 10,
+    fires: int | None = 10,
+    every_fire: bool = False,
     window: timedelta = timedelta(hours=24),
     default_zone: tzinfo | None = None,
     default_tz_name: str | None = None,
 ) -> dict[str, Any]:
-    """Daemon lease, running and queued runs, next fires and fires that did not run."""
+    """Daemon lease, running and queued runs, next fires and fires that did not run.
+
+    `next_fires` holds the next fire of each schedule (up to `fires` of them); with
+    `every_fire`, every fire within `window` instead (up to `fires`, if given)."""
     info = lease.current(conn)
     alive = info is not None and info.alive(now)
     daemon: dict[str, Any] = {"running": alive}
@@ -171,7 +217,14 @@ def status(
         "running": running,
         "queued": int(queued or 0),
         "schedules": len(table),
-        "next_fires": [f.as_dict() for f in upcoming(table, unknown, now, limit=fires)],
+        "next_fires": [
+            f.as_dict()
+            for f in (
+                within(table, unknown, now, now + window, limit=fires)
+                if every_fire
+                else next_of_each(table, unknown, now, limit=fires)
+            )
+        ],
         "not_run": group_fires(
             recent_fires(conn, since=now - window, outcomes=NOT_RUN, limit=1000)
         )[:20],

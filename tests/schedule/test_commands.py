@@ -73,7 +73,7 @@ def test_status_without_a_daemon(cli: Cli, ws: Workspace) -> None:
     out = result.output
     assert "no daemon running: schedules do not fire" in out
     assert "runs       0 running, 1 queued" in out
-    assert "next fires (4 schedules)" in out
+    assert "next fires (4 schedules; the next of each schedule)" in out
     assert "p/a#0" in out and "every 15m" in out
     assert "(2 fires)  p/a#0     coalesced  coalesced into the run for X" in out
     assert "p/b#0     skipped    missed by 3h (grace 30s); misfire = skip" in out
@@ -86,9 +86,29 @@ def test_status_names_a_live_daemon_and_speaks_json(cli: Cli, ws: Workspace) -> 
     assert f"daemon     running: pid {os.getpid()} on {lease.this_host()}, last heartbeat" in out
     data = json.loads(cli("status", "--json").output)
     assert data["daemon"]["running"] and data["daemon"]["pid"] == os.getpid()
-    assert data["schedules"] == 4 and len(data["next_fires"]) == 10
+    assert data["schedules"] == 4 and len(data["next_fires"]) == 4
     first = data["next_fires"][0]
     assert set(first) >= {"at", "utc_offset", "schedule", "owner", "describe", "overdue"}
+
+
+def test_status_lists_each_schedule_once_and_all_lists_every_fire(cli: Cli) -> None:
+    data = json.loads(cli("status", "--json").output)
+    # The 15-minute schedule no longer crowds out the nightly and yearly ones.
+    assert sorted(f["schedule"] for f in data["next_fires"]) == [
+        "p#nightly", "p/a#0", "p/a#once", "p/b#0",
+    ]
+    ats = [f["at"] for f in data["next_fires"]]
+    assert ats == sorted(ats, key=lambda at: datetime.fromisoformat(at))
+    assert len(json.loads(cli("status", "--json", "-n", "2").output)["next_fires"]) == 2
+
+    every = json.loads(cli("status", "--json", "--all").output)["next_fires"]
+    every_15m = [f for f in every if f["schedule"] == "p/b#0"]
+    # 24 h of a 15-minute interval: 96 fires (97 when the window's both ends are fires).
+    assert 96 <= len(every_15m) <= 97
+    assert len([f for f in every if f["schedule"] == "p/a#0"]) == 1
+    assert not [f for f in every if f["schedule"] == "p/a#once"]  # in 2099
+    text = cli("status", "--all").output
+    assert "every fire of the next 24 h" in text
 
 
 def test_schedule_next_shows_offsets_and_the_dst_gap(cli: Cli) -> None:
