@@ -20,7 +20,7 @@ def _duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> flo
         raise click.BadParameter(str(exc)) from None
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--detach",
     is_flag=True,
@@ -42,28 +42,25 @@ def _duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> flo
     default="info",
     show_default=True,
 )
-@pass_context
+@click.pass_context
 def daemon(
-    ctx: Context, detach: bool, max_parallel: int | None, grace: float, log_level: str
+    click_ctx: click.Context,
+    detach: bool,
+    max_parallel: int | None,
+    grace: float,
+    log_level: str,
 ) -> None:
     """Run schedules and queued runs headless, until SIGTERM or SIGINT.
 
     Exit codes: 0 stopped on a signal, 1 another daemon holds the lease (or it could not
-    start), 3 this daemon lost its lease.
+    start), 3 this daemon lost its lease. `duftui daemon stop` and `duftui daemon restart`
+    control a running one.
     """
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Context = click_ctx.obj
     if detach:
-        args = ["--grace", f"{grace:g}s", "--log-level", log_level]
-        if max_parallel:
-            args += ["--max-parallel", str(max_parallel)]
-        from duftui.schedule.detach import DetachError, detach_daemon
-
-        try:
-            pid, log = detach_daemon(ctx.workspace, ctx.db_path, ctx.store(), args)
-        except DetachError as exc:
-            fail(str(exc))
-            return
-        click.echo(pid)
-        click.echo(f"daemon started in the background (pid {pid}); logs in {log}", err=True)
+        _detach(ctx, _daemon_args(grace, log_level, max_parallel))
         return
     from duftui.schedule.daemon import DaemonOptions, run_daemon
     from duftui.schedule.logs import setup_logging
@@ -73,6 +70,77 @@ def daemon(
     code = run_daemon(options, ctx.store(), ctx.secrets())
     ctx.close()
     sys.exit(code)
+
+
+def _daemon_args(grace: float, log_level: str, max_parallel: int | None) -> list[str]:
+    args = ["--grace", f"{grace:g}s", "--log-level", log_level]
+    if max_parallel:
+        args += ["--max-parallel", str(max_parallel)]
+    return args
+
+
+def _detach(ctx: Context, args: list[str]) -> None:
+    from duftui.schedule.detach import DetachError, detach_daemon
+
+    try:
+        pid, log = detach_daemon(ctx.workspace, ctx.db_path, ctx.store(), args)
+    except DetachError as exc:
+        fail(str(exc))
+        return
+    click.echo(pid)
+    click.echo(f"daemon started in the background (pid {pid}); logs in {log}", err=True)
+
+
+_WAIT = click.option(
+    "--timeout",
+    default="120s",
+    show_default=True,
+    callback=_duration_s,
+    help="How long to wait for the daemon to stop (it drains running tasks first).",
+)
+
+
+@daemon.command("stop")
+@_WAIT
+@pass_context
+def daemon_stop(ctx: Context, timeout: float) -> None:
+    """Stop the running daemon as SIGTERM does (running tasks get its grace period) and
+    wait until it has stopped. Exit codes: 0 stopped, 3 no daemon running, 1 it could not
+    be stopped (another host, not allowed, still draining after --timeout)."""
+    from duftui.schedule.stop import stop_daemon
+
+    result = stop_daemon(ctx.store(), timeout)
+    if result.stopped:
+        click.echo(result.reason)
+        return
+    fail(result.reason, 1 if result.running else 3)
+
+
+@daemon.command("restart")
+@_WAIT
+@click.option("--max-parallel", type=click.IntRange(min=1), help="Runs at once for the new one.")
+@click.option("--grace", default="30s", show_default=True, callback=_duration_s)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@pass_context
+def daemon_restart(
+    ctx: Context, timeout: float, max_parallel: int | None, grace: float, log_level: str
+) -> None:
+    """Stop the running daemon (if any) and start a new one in the background, as
+    `duftui daemon --detach` does. Under systemd, use `systemctl restart duftui` instead."""
+    from duftui.schedule.stop import stop_daemon
+
+    result = stop_daemon(ctx.store(), timeout)
+    if result.stopped:
+        click.echo(result.reason, err=True)
+    elif result.running:
+        fail(result.reason)
+        return
+    _detach(ctx, _daemon_args(grace, log_level, max_parallel))
 
 
 @click.command()
@@ -90,7 +158,7 @@ def daemon(
 @pass_context
 def status(ctx: Context, fires: int | None, every_fire: bool, as_json: bool) -> None:
     """Daemon, running runs, the next fire of each schedule, and fires of the last 24 h
-    that did not run."""
+    that did not run. Exits 3 when no daemon is running (as `systemctl status` does)."""
     from duftui.schedule.status import status as collect
 
     now = datetime.now(UTC)
@@ -99,7 +167,7 @@ def status(ctx: Context, fires: int | None, every_fire: bool, as_json: bool) -> 
         found = collect(conn, ctx.catalogue(), now, fires=limit, every_fire=every_fire)
     if as_json:
         echo_json(found)
-        return
+        sys.exit(0 if found["daemon"]["running"] else 3)
     daemon = found["daemon"]
     if daemon["running"]:
         click.echo(f"daemon     running: {daemon['describe']}")
@@ -122,6 +190,8 @@ def status(ctx: Context, fires: int | None, every_fire: bool, as_json: bool) -> 
         click.echo(_indent(table(["RUN", "TASK", "TRIGGER", "STARTED", "PID"], rows)))
     _print_fires(found["next_fires"], found["schedules"], every_fire)
     _print_not_run(found["not_run"])
+    if not daemon["running"]:
+        sys.exit(3)
 
 
 def _print_fires(fires: list[dict[str, Any]], schedules: int, every_fire: bool = False) -> None:

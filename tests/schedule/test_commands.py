@@ -69,7 +69,7 @@ def seed_fires(ws: Workspace) -> None:
 def test_status_without_a_daemon(cli: Cli, ws: Workspace) -> None:
     seed_fires(ws)
     result = cli("status", "-n", "50")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # as `systemctl status` of a stopped unit
     out = result.output
     assert "no daemon running: schedules do not fire" in out
     assert "runs       0 running, 1 queued" in out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import signal
 import statistics
 import subprocess
@@ -299,3 +300,52 @@ def test_detach_starts_a_background_daemon_and_prints_its_pid(ws: Workspace) -> 
     finally:
         if pid_alive(pid):
             subprocess.run(["kill", "-KILL", str(pid)], check=False)
+
+
+def _duftui(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "duftui", "--workspace", str(ws.root), *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=python_env(), timeout=120)
+
+
+def test_daemon_stop_drains_and_status_then_exits_3(ws: Workspace) -> None:
+    ws.task("a", f'name = "a"\n{TRUE}')
+    assert _duftui(ws, "daemon", "stop").returncode == 3
+    assert "no daemon is running" in _duftui(ws, "daemon", "stop").stderr
+    assert _duftui(ws, "status").returncode == 3
+    daemon = Daemon(ws)
+    try:
+        daemon.wait_ready()
+        assert _duftui(ws, "status").returncode == 0
+        assert _duftui(ws, "status", "--json").returncode == 0
+        stopped = _duftui(ws, "daemon", "stop")
+        assert stopped.returncode == 0, stopped.stderr
+        assert f"daemon stopped (pid {daemon.pid})" in stopped.stdout
+        # `stop` returns only once the daemon has exited and given up its lease.
+        assert daemon.proc.poll() == 0
+        assert scalar(ws, "SELECT count(*) FROM lease") == 0
+        assert "daemon stopped (exit code 0)" in daemon.output()
+        assert _duftui(ws, "status").returncode == 3
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.signal(signal.SIGKILL)
+            daemon.wait()
+
+
+def test_daemon_restart_starts_a_new_background_daemon(ws: Workspace) -> None:
+    ws.task("a", f'name = "a"\n{TRUE}')
+    first = Daemon(ws)
+    pid = None
+    try:
+        first.wait_ready()
+        restarted = _duftui(ws, "daemon", "restart")
+        assert restarted.returncode == 0, restarted.stderr
+        assert f"daemon stopped (pid {first.pid})" in restarted.stderr
+        pid = int(restarted.stdout.strip())
+        assert pid != first.pid and first.proc.poll() == 0
+        assert scalar(ws, "SELECT pid FROM lease") == pid
+        assert _duftui(ws, "daemon", "stop").returncode == 0
+        assert not pid_alive(pid)
+    finally:
+        for proc_pid in (first.pid, pid):
+            if proc_pid and pid_alive(proc_pid):
+                os.kill(proc_pid, signal.SIGKILL)
