@@ -14,6 +14,7 @@ from duftui.commands import (
     history,
     init,
     pipelines,
+    prune,
     secrets,
 )
 from duftui.context import Context
@@ -59,6 +60,6 @@ main.add_command(execute.retry_cmd)
 main.add_command(execute.ack_cmd)
 main.add_command(execute.preview)
 
-for _module in (daemon, pipelines, duft, init):
+for _module in (daemon, pipelines, duft, init, prune):
     for _command in _module.COMMANDS:
         main.add_command(_command)

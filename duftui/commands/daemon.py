@@ -42,6 +42,7 @@ def _duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> flo
     default="info",
     show_default=True,
 )
+@click.option("--first-prune-after", default="60s", callback=_duration_s, hidden=True)
 @click.pass_context
 def daemon(
     click_ctx: click.Context,
@@ -49,6 +50,7 @@ def daemon(
     max_parallel: int | None,
     grace: float,
     log_level: str,
+    first_prune_after: float,
 ) -> None:
     """Run schedules and queued runs headless, until SIGTERM or SIGINT.
 
@@ -66,7 +68,12 @@ def daemon(
     from duftui.schedule.logs import setup_logging
 
     setup_logging(log_level)
-    options = DaemonOptions(ctx.workspace, max_parallel=max_parallel, grace=grace)
+    options = DaemonOptions(
+        ctx.workspace,
+        max_parallel=max_parallel,
+        grace=grace,
+        first_prune_after=first_prune_after,
+    )
     code = run_daemon(options, ctx.store(), ctx.secrets())
     ctx.close()
     sys.exit(code)

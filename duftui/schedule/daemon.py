@@ -28,6 +28,7 @@ from duftui.engine.identity import process_identity
 from duftui.engine.supervisor import Supervisor
 from duftui.engine.wake import WakeListener
 from duftui.schedule import lease
+from duftui.schedule.housekeeping import prune_daily
 from duftui.schedule.reload import merge, new_problems, settle_memory
 from duftui.schedule.report import describe_report
 from duftui.schedule.scheduler import LeaseLost, Scheduler
@@ -48,6 +49,7 @@ class DaemonOptions:
     workspace: Path
     max_parallel: int | None = None
     grace: float = 30.0
+    first_prune_after: float = 60.0
     poll_interval: float = 1.0
 
 
@@ -109,6 +111,12 @@ class Daemon:
                     tg.start_soon(self._schedule)
                     tg.start_soon(self._watch)
                     tg.start_soon(self._checkpoints)
+                    tg.start_soon(
+                        prune_daily,
+                        self.store,
+                        self.options.workspace,
+                        self.options.first_prune_after,
+                    )
                 await self._done.wait()
                 self._beats_stop.set()  # the heartbeat thread ends at once, not a beat later
                 tg.cancel_scope.cancel()

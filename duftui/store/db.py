@@ -27,6 +27,9 @@ def _configure(dbapi_conn: sqlite3.Connection) -> None:
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    # A new file is made able to give pages back (`duftui prune`); this has to come
+    # before WAL is switched on, and does nothing to a file that already has tables.
+    cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
     _enable_wal(cursor)
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")

@@ -133,7 +133,14 @@ CREATE TABLE audit (
 CREATE INDEX ix_audit_ts ON audit (ts);
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, V1)]
+# Pruning: a deleted run's fires are found by run and batch, old fires by their time.
+V3 = """
+CREATE INDEX ix_fire_run ON fire (run_id);
+CREATE INDEX ix_fire_batch ON fire (batch_id);
+CREATE INDEX ix_fire_time ON fire (fire_time);
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, V1), (3, V3)]
 LATEST = MIGRATIONS[-1][0]
 
 
