@@ -11,6 +11,7 @@ from duftui.commands import (
     definitions,
     duft,
     execute,
+    explain,
     history,
     init,
     pipelines,
@@ -60,6 +61,6 @@ main.add_command(execute.retry_cmd)
 main.add_command(execute.ack_cmd)
 main.add_command(execute.preview)
 
-for _module in (daemon, pipelines, duft, init, prune):
+for _module in (daemon, pipelines, duft, init, prune, explain):
     for _command in _module.COMMANDS:
         main.add_command(_command)
