@@ -17,6 +17,7 @@ from duftui.commands import (
     pipelines,
     prune,
     secrets,
+    stats,
 )
 from duftui.context import Context
 
@@ -61,6 +62,6 @@ main.add_command(execute.retry_cmd)
 main.add_command(execute.ack_cmd)
 main.add_command(execute.preview)
 
-for _module in (daemon, pipelines, duft, init, prune, explain):
+for _module in (daemon, pipelines, duft, init, prune, explain, stats):
     for _command in _module.COMMANDS:
         main.add_command(_command)
