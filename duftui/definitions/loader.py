@@ -22,6 +22,7 @@ from duftui.definitions.locate import TomlLocator
 from duftui.definitions.models import Project, Task
 from duftui.definitions.parsing import ParsedFile, read_toml, rel_path, validate_model
 from duftui.definitions.problems import Problem, field_name, show, suggest
+from duftui.definitions.reading import UnreadableFile, definition_file_problem, read_regular_file
 
 __all__ = [
     "Catalogue",
@@ -64,9 +65,12 @@ class TaskEntry:
         problem, so a catalogue does not keep every file's locator (a large part of a big
         workspace's memory) just in case."""
         try:
-            text = self.draft if self.draft is not None else self.path.read_text("utf-8")
+            if self.draft is not None:
+                text = self.draft
+            else:
+                text = read_regular_file(self.path).decode("utf-8")
             return TomlLocator(text).line_of(where)
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, UnreadableFile):
             return None
 
     @property
@@ -405,7 +409,11 @@ def _check_project_tasks(catalogue: Catalogue, project: ProjectEntry, connection
             target = (project.path / relative).resolve()
             if not target.is_file():
                 shown = rel_path(target, catalogue.root)
-                add(where, f"file not found: {shown} (paths are relative to {project.rel}/)")
+                odd = definition_file_problem(target) if target.exists() else None
+                if odd is not None:
+                    add(where, f"{shown}: {odd.replace('definitions are', 'scripts are')}")
+                else:
+                    add(where, f"file not found: {shown} (paths are relative to {project.rel}/)")
         for index, parent in enumerate(spec.needs):
             if parent == entry.name:
                 add(("needs", index), "a task cannot need itself")
