@@ -23,6 +23,7 @@ from duftui.definitions.models import Project, Task
 from duftui.definitions.parsing import ParsedFile, read_toml, rel_path, validate_model
 from duftui.definitions.problems import Problem, field_name, show, suggest
 from duftui.definitions.reading import UnreadableFile, definition_file_problem, read_regular_file
+from duftui.definitions.schedules import Schedule
 
 __all__ = [
     "Catalogue",
@@ -264,15 +265,16 @@ def _load_project(catalogue: Catalogue, folder: Path) -> None:
             )
         )
         return
-    if project_file.exists():
+    parsed = None
+    if project_file.exists() or project_file.is_symlink():
         parsed = read_toml(project_file, catalogue.root)
         digest = parsed.digest
         if parsed.data is not None:
             validated = validate_model(Project, parsed)
             if validated is not None:
                 spec = validated
+                _add_located(parsed, spec.requirement_problems())
         problems = parsed.problems
-        catalogue.problems.extend(problems)
     project = ProjectEntry(
         key=key, path=folder, rel=rel, spec=spec, digest=digest, problems=problems
     )
@@ -280,6 +282,13 @@ def _load_project(catalogue: Catalogue, folder: Path) -> None:
     seen: dict[str, str] = {}
     for path in _task_files(folder):
         _load_task(catalogue, project, path, seen)
+    if parsed is not None and parsed.locator is not None:
+        declared = set(spec.params)
+        for task_key in project.tasks:
+            task_spec = catalogue.tasks[task_key].spec
+            declared.update(task_spec.params if task_spec else ())
+        _add_located(parsed, unknown_schedule_params(spec.schedule, declared, "project or its tasks"))
+    catalogue.problems.extend(problems)
     for task_key in project.tasks:
         entry = catalogue.tasks[task_key]
         inherited = broken_project_problem(project, entry.rel)
@@ -355,9 +364,9 @@ def _load_task(
     if parsed.data is not None:
         spec = validate_model(Task, parsed)
         if spec is not None:
-            for where, message in spec.requirement_problems():
-                line = parsed.locator.line_of(where) if parsed.locator else None
-                parsed.problems.append(Problem(rel, line, field_name(where), message))
+            _add_located(parsed, spec.requirement_problems())
+            declared = set(spec.params) | set(project.spec.params)
+            _add_located(parsed, unknown_schedule_params(spec.schedule, declared, "task"))
     key = f"{project.key}/{name}"
     entry = TaskEntry(
         key=key,
@@ -372,6 +381,29 @@ def _load_task(
     )
     catalogue.tasks[key] = entry
     project.tasks.append(key)
+
+
+def _add_located(parsed: ParsedFile, found: list[tuple[tuple[str | int, ...], str]]) -> None:
+    for where, message in found:
+        line = parsed.locator.line_of(where) if parsed.locator else None
+        parsed.problems.append(Problem(parsed.rel, line, field_name(where), message))
+
+
+def unknown_schedule_params(
+    schedules: list[Schedule], declared: set[str], owner: str
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Schedule params that name no declared parameter: a typo would silently be ignored."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for index, schedule in enumerate(schedules):
+        for name in schedule.params:
+            if name not in declared:
+                hint = suggest(name, sorted(declared)) if declared else (
+                    f" (the {owner} declares no parameters)"
+                )
+                found.append(
+                    (("schedule", index, "params", name), f"unknown parameter {name!r}" + hint)
+                )
+    return found
 
 
 def _slug(name: str) -> str:
