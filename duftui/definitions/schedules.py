@@ -26,6 +26,7 @@ CRON_FIELDS: tuple[tuple[str, int, int], ...] = (
     ("month", 1, 12),
     ("day_of_week", 0, 7),
 )
+_RANDOM = re.compile(r"(^|[\s,(])R($|[\s,(])", re.IGNORECASE)
 _NUMERIC_PART = re.compile(r"(\*|[0-9]+(?:-[0-9]+)?)(?:/([0-9]+))?")
 
 
@@ -74,6 +75,11 @@ def normalize_cron(expression: str) -> str:
             expected, got = problem
             label = name.replace("_", " ")
             raise ValueError(f"expected {label} {expected}, got {got} (in {shown})")
+    if _RANDOM.search(expression):
+        raise ValueError(
+            f"R (a random value) is not supported: every process would pick another time; "
+            f"write the value you want (in {shown})"
+        )
     refused = quartz_refusal(fields[-3], fields[-2], fields[-1])
     if refused:
         raise ValueError(f"{refused} (in {shown})")
