@@ -166,7 +166,7 @@ def data_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str
         path, value = pending.pop()
         if len(path) > MAX_DEPTH:
             found.append(
-                (path[:MAX_DEPTH], f"tables are nested more than {MAX_DEPTH} deep; a definition "
+                (path[:MAX_DEPTH], f"values are nested more than {MAX_DEPTH} deep; a definition "
                  "never needs that many levels")
             )
             break
