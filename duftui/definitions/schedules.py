@@ -116,6 +116,8 @@ REFUSED_QUARTZ_FORMS: dict[str, str] = {
     "schedules",
     "#0, #6": "the n of an nth weekday (like 5#2) must be 1-5",
     "year field": "a year field is not supported",
+    "NW on a missing day": "day of month {day} never comes in {months}, so {field} has no "
+    "weekday to be near",
 }
 _NTH = re.compile(r"([0-9a-z]+)#([0-9]+)")
 
@@ -172,9 +174,8 @@ def _date_never_comes(day: str, month: str, weekday: str) -> str | None:
         months = _plain_values(month, 1, 12, [m[:3].lower() for m in MONTH_NAMES])
         number = int(nearest.group(1))
         if months and all(number > _LONGEST_MONTH[m - 1] for m in months):
-            return (
-                f"day of month {number} never comes in {_month_list(months)}, so {day} "
-                "(the weekday nearest it) has no day to be near"
+            return REFUSED_QUARTZ_FORMS["NW on a missing day"].format(
+                day=number, months=_month_list(months), field=day
             )
         return None
     if weekday not in ("*", "?"):

@@ -486,10 +486,10 @@ FILE_CASES: dict[str, list[str]] = {
         'tasks/clinic/cron-w-list.toml:6: schedule[0].cron: W (the weekday nearest a day) takes a single day, not a list or range; use one schedule per day (in "0 0 1W,15 * *")',
     ],
     'cron-w-never-months.toml': [
-        'tasks/clinic/cron-w-never-months.toml:6: schedule[0].cron: day of month 31 never comes in April, June, September or November, so 31W (the weekday nearest it) has no day to be near: this schedule would never fire (in "0 0 6 31W 4,6,9,11 *")',
+        'tasks/clinic/cron-w-never-months.toml:6: schedule[0].cron: day of month 31 never comes in April, June, September or November, so 31W has no weekday to be near: this schedule would never fire (in "0 0 6 31W 4,6,9,11 *")',
     ],
     'cron-w-never.toml': [
-        'tasks/clinic/cron-w-never.toml:6: schedule[0].cron: day of month 31 never comes in February, so 31W (the weekday nearest it) has no day to be near: this schedule would never fire (in "0 0 31W 2 *")',
+        'tasks/clinic/cron-w-never.toml:6: schedule[0].cron: day of month 31 never comes in February, so 31W has no weekday to be near: this schedule would never fire (in "0 0 31W 2 *")',
     ],
     'deliver-path-directive.toml': [
         'tasks/clinic/deliver-path-directive.toml:9: deliver[0].path: unknown date directive %J in "out/%Y/%J"; use strftime directives such as %Y, %m, %d, %H, %M, %S (write %% for a literal %)',
