@@ -48,6 +48,8 @@ def template_problem(text: str, bare: bool) -> str | None:
         (expand_name if bare else expand)(text, _SAMPLE_TIME)
     except TemplateError as exc:
         return str(exc)
+    except (ValueError, OverflowError) as exc:  # a date out of range, e.g. parse(%Y+9000)
+        return f"cannot expand {quoted(text)}: {exc}"
     return None
 
 
