@@ -280,7 +280,7 @@ def _load_project(catalogue: Catalogue, folder: Path) -> None:
     )
     catalogue.projects[key] = project
     seen: dict[str, str] = {}
-    for path in _task_files(folder):
+    for path in _task_files(catalogue, folder):
         _load_task(catalogue, project, path, seen)
     if parsed is not None and parsed.locator is not None:
         declared = set(spec.params)
@@ -309,13 +309,31 @@ def broken_project_problem(project: ProjectEntry, task_rel: str) -> Problem | No
     )
 
 
-def _task_files(folder: Path) -> list[Path]:
-    """`*.toml` in the project folder and in grouping subfolders (not scripts/ and the like)."""
+def _task_files(catalogue: Catalogue, folder: Path) -> list[Path]:
+    """`*.toml` in the project folder and in grouping subfolders (not scripts/ and the like).
+
+    A grouping folder that is a symbolic link is reported, not followed: it could lead
+    anywhere, even to `/`, and the load would walk the whole disk."""
     found = [p for p in sorted(folder.glob("*.toml")) if p.name != PROJECT_FILE]
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         if sub.name.startswith((".", "_")) or sub.name in NON_TASK_DIRS:
             continue
-        found.extend(sorted(sub.rglob("*.toml")))
+        if sub.is_symlink():
+            catalogue.problems.append(
+                Problem(
+                    rel_path(sub, catalogue.root), None, "",
+                    "a symbolic link to a folder is not followed for task files (it could "
+                    "lead anywhere); move the task files into the project folder",
+                )
+            )
+            continue
+        try:
+            found.extend(sorted(sub.rglob("*.toml")))
+        except OSError as exc:
+            catalogue.problems.append(
+                Problem(rel_path(sub, catalogue.root), None, "",
+                        f"cannot list this folder's task files: {exc.strerror}")
+            )
     return found
 
 

@@ -436,6 +436,10 @@ def _script_fifo(ws: Path, secrets: Path) -> None:
     )
 
 
+def _linked_folder(ws: Path, secrets: Path) -> None:
+    (ws / "tasks/clinic/everything").symlink_to("/")
+
+
 def _secrets_fifo(ws: Path, secrets: Path) -> None:
     secrets.unlink()
     os.mkfifo(secrets, 0o600)
@@ -596,6 +600,10 @@ GENERATED: dict[str, tuple[Callable[[Path, Path], None], list[str]]] = {
         "tasks/clinic/script-fifo.toml:4: run.file: tasks/clinic/scripts/pipe.py: not a regular "
         "file but a named pipe (FIFO); scripts are read only from regular files: remove it or "
         "replace it with a file"
+    ]),
+    "linked-folder": (_linked_folder, [
+        "tasks/clinic/everything: a symbolic link to a folder is not followed for task files "
+        "(it could lead anywhere); move the task files into the project folder"
     ]),
     "secrets-fifo": (_secrets_fifo, [
         f"{SECRETS}: not a regular file but a named pipe (FIFO); secrets are read only from "
