@@ -167,7 +167,7 @@ def load_workspace(root: Path) -> Catalogue:
 
 def _load_connections(catalogue: Catalogue) -> bool:
     path = catalogue.root / CONNECTIONS_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return True
     parsed = read_toml(path, catalogue.root)
     if parsed.data is None:

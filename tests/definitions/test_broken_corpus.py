@@ -429,6 +429,11 @@ def _connections_dev_zero(ws: Path, secrets: Path) -> None:
     (ws / "connections.toml").symlink_to("/dev/zero")
 
 
+def _connections_dangling(ws: Path, secrets: Path) -> None:
+    (ws / "connections.toml").unlink()
+    (ws / "connections.toml").symlink_to("gone.toml")
+
+
 def _script_fifo(ws: Path, secrets: Path) -> None:
     os.mkfifo(ws / "tasks/clinic/scripts/pipe.py")
     (ws / "tasks/clinic/script-fifo.toml").write_text(
@@ -595,6 +600,10 @@ GENERATED: dict[str, tuple[Callable[[Path, Path], None], list[str]]] = {
     "connections-dev-zero": (_connections_dev_zero, [
         "connections.toml: not a regular file but a symbolic link to a character device "
         f"(/dev/zero); {NOT_REGULAR}"
+    ]),
+    "connections-dangling-link": (_connections_dangling, [
+        "connections.toml: a symbolic link to a missing file (gone.toml): remove it or point "
+        "it at a file"
     ]),
     "script-fifo": (_script_fifo, [
         "tasks/clinic/script-fifo.toml:4: run.file: tasks/clinic/scripts/pipe.py: not a regular "
