@@ -267,10 +267,15 @@ def schedule_next(ctx: Context, target: str, count: int, start: str | None, as_j
     """The next fires of TARGET (a task, or a project for its project schedules), with their
     UTC offsets and the schedule each comes from."""
     from duftui.schedule.lease import daemon_alive
+    from duftui.schedule.report import schedule_problems
     from duftui.schedule.status import entries, upcoming
 
     catalogue = ctx.catalogue()
     owners = _owners(catalogue, target)
+    broken = schedule_problems(catalogue, owners)
+    if broken:
+        click.echo("\n".join(broken), err=True)
+        fail(f"{target}: its fires cannot be listed until the problems above are fixed")
     now = datetime.now(UTC)
     after = parse_when(start) or now
     with ctx.store().read() as conn:

@@ -13,7 +13,8 @@ from duftui.commands.common import Context, echo_json, pass_context, table
     "--secrets/--no-secrets",
     "check_secrets",
     default=True,
-    help="Also check that every secret reference can be resolved (as warnings).",
+    help="Also check the secrets file (errors) and that every secret reference can be "
+    "resolved (warnings).",
 )
 @pass_context
 def validate(ctx: Context, check_secrets: bool) -> None:
@@ -37,24 +38,9 @@ def validate(ctx: Context, check_secrets: bool) -> None:
 
 
 def _secret_warnings(ctx: Context):
-    from duftui.definitions.connections import secret_refs
-    from duftui.definitions.problems import Problem
-    from duftui.definitions.secrets import SecretError, resolve_ref
+    from duftui.definitions.secret_check import secret_problems
 
-    catalogue = ctx.catalogue()
-    store = ctx.secrets()
-    found = []
-    for name, connection in catalogue.connections.items():
-        for field, ref in secret_refs(connection):
-            try:
-                resolve_ref(ref, store)
-            except SecretError as exc:
-                found.append(
-                    Problem(
-                        "connections.toml", None, f"{name}.{field}", str(exc), severity="warning"
-                    )
-                )
-    return found
+    return secret_problems(ctx.catalogue(), locations.secrets_file())
 
 
 @click.command()

@@ -17,11 +17,13 @@ from duftui.definitions.connections import (
     Connection,
     literal_secrets,
 )
-from duftui.definitions.graph import find_cycles
+from duftui.definitions.cross_checks import CONNECTIONS_FILE, unknown_schedule_params
+from duftui.definitions.cross_checks import check_project_tasks as _check_project_tasks
 from duftui.definitions.locate import TomlLocator
 from duftui.definitions.models import Project, Task
 from duftui.definitions.parsing import ParsedFile, read_toml, rel_path, validate_model
 from duftui.definitions.problems import Problem, field_name, show, suggest
+from duftui.definitions.reading import UnreadableFile, read_regular_file
 
 __all__ = [
     "Catalogue",
@@ -34,7 +36,6 @@ __all__ = [
 ]
 
 TASKS_DIR = "tasks"
-CONNECTIONS_FILE = "connections.toml"
 PROJECT_FILE = "project.toml"
 # Folders inside a project that hold task code or data, never task definitions.
 NON_TASK_DIRS = {"scripts", "data", "sql", "notebooks", "__pycache__"}
@@ -64,9 +65,12 @@ class TaskEntry:
         problem, so a catalogue does not keep every file's locator (a large part of a big
         workspace's memory) just in case."""
         try:
-            text = self.draft if self.draft is not None else self.path.read_text("utf-8")
+            if self.draft is not None:
+                text = self.draft
+            else:
+                text = read_regular_file(self.path).decode("utf-8")
             return TomlLocator(text).line_of(where)
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, UnreadableFile):
             return None
 
     @property
@@ -163,7 +167,7 @@ def load_workspace(root: Path) -> Catalogue:
 
 def _load_connections(catalogue: Catalogue) -> bool:
     path = catalogue.root / CONNECTIONS_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return True
     parsed = read_toml(path, catalogue.root)
     if parsed.data is None:
@@ -260,22 +264,30 @@ def _load_project(catalogue: Catalogue, folder: Path) -> None:
             )
         )
         return
-    if project_file.exists():
+    parsed = None
+    if project_file.exists() or project_file.is_symlink():
         parsed = read_toml(project_file, catalogue.root)
         digest = parsed.digest
         if parsed.data is not None:
             validated = validate_model(Project, parsed)
             if validated is not None:
                 spec = validated
+                _add_located(parsed, spec.requirement_problems())
         problems = parsed.problems
-        catalogue.problems.extend(problems)
     project = ProjectEntry(
         key=key, path=folder, rel=rel, spec=spec, digest=digest, problems=problems
     )
     catalogue.projects[key] = project
     seen: dict[str, str] = {}
-    for path in _task_files(folder):
+    for path in _task_files(catalogue, folder):
         _load_task(catalogue, project, path, seen)
+    if parsed is not None and parsed.locator is not None:
+        declared = set(spec.params)
+        for task_key in project.tasks:
+            task_spec = catalogue.tasks[task_key].spec
+            declared.update(task_spec.params if task_spec else ())
+        _add_located(parsed, unknown_schedule_params(spec.schedule, declared, "project or its tasks"))
+    catalogue.problems.extend(problems)
     for task_key in project.tasks:
         entry = catalogue.tasks[task_key]
         inherited = broken_project_problem(project, entry.rel)
@@ -296,13 +308,31 @@ def broken_project_problem(project: ProjectEntry, task_rel: str) -> Problem | No
     )
 
 
-def _task_files(folder: Path) -> list[Path]:
-    """`*.toml` in the project folder and in grouping subfolders (not scripts/ and the like)."""
+def _task_files(catalogue: Catalogue, folder: Path) -> list[Path]:
+    """`*.toml` in the project folder and in grouping subfolders (not scripts/ and the like).
+
+    A grouping folder that is a symbolic link is reported, not followed: it could lead
+    anywhere, even to `/`, and the load would walk the whole disk."""
     found = [p for p in sorted(folder.glob("*.toml")) if p.name != PROJECT_FILE]
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         if sub.name.startswith((".", "_")) or sub.name in NON_TASK_DIRS:
             continue
-        found.extend(sorted(sub.rglob("*.toml")))
+        if sub.is_symlink():
+            catalogue.problems.append(
+                Problem(
+                    rel_path(sub, catalogue.root), None, "",
+                    "a symbolic link to a folder is not followed for task files (it could "
+                    "lead anywhere); move the task files into the project folder",
+                )
+            )
+            continue
+        try:
+            found.extend(sorted(sub.rglob("*.toml")))
+        except OSError as exc:
+            catalogue.problems.append(
+                Problem(rel_path(sub, catalogue.root), None, "",
+                        f"cannot list this folder's task files: {exc.strerror}")
+            )
     return found
 
 
@@ -351,9 +381,7 @@ def _load_task(
     if parsed.data is not None:
         spec = validate_model(Task, parsed)
         if spec is not None:
-            for where, message in spec.requirement_problems():
-                line = parsed.locator.line_of(where) if parsed.locator else None
-                parsed.problems.append(Problem(rel, line, field_name(where), message))
+            _add_located(parsed, spec.requirement_problems())
     key = f"{project.key}/{name}"
     entry = TaskEntry(
         key=key,
@@ -370,79 +398,14 @@ def _load_task(
     project.tasks.append(key)
 
 
+def _add_located(parsed: ParsedFile, found: list[tuple[tuple[str | int, ...], str]]) -> None:
+    for where, message in found:
+        line = parsed.locator.line_of(where) if parsed.locator else None
+        parsed.problems.append(Problem(parsed.rel, line, field_name(where), message))
+
+
 def _slug(name: str) -> str:
     import re
 
     slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
     return slug or "task"
-
-
-def _check_project_tasks(catalogue: Catalogue, project: ProjectEntry, connections_ok: bool) -> None:
-    """Cross-file checks: connections, script files, needs and cycles."""
-    entries = {catalogue.tasks[k].name: catalogue.tasks[k] for k in project.tasks}
-    for entry in entries.values():
-        spec = entry.spec
-        if spec is None:
-            continue
-
-        def add(path: tuple[str | int, ...], message: str, entry: TaskEntry = entry) -> None:
-            line = entry.line_of(path)
-            entry.problems.append(Problem(entry.rel, line, field_name(path), message))
-
-        if connections_ok:
-            for index, name in enumerate(spec.run.connections):
-                _check_connection(catalogue, ("run", "connections", index), name, add)
-            if spec.source and spec.source.connection:
-                _check_connection(catalogue, ("source", "connection"), spec.source.connection, add)
-            for index, target in enumerate(spec.deliver):
-                if target.connection:
-                    _check_connection(
-                        catalogue, ("deliver", index, "connection"), target.connection, add
-                    )
-            if spec.notify and (spec.notify.on_failure or spec.notify.on_success):
-                _check_connection(catalogue, ("notify", "connection"), spec.notify.connection, add)
-        for where, relative in spec.files_used():
-            target = (project.path / relative).resolve()
-            if not target.is_file():
-                shown = rel_path(target, catalogue.root)
-                add(where, f"file not found: {shown} (paths are relative to {project.rel}/)")
-        for index, parent in enumerate(spec.needs):
-            if parent == entry.name:
-                add(("needs", index), "a task cannot need itself")
-            elif parent not in entries:
-                add(
-                    ("needs", index),
-                    f"no task {parent!r} in project {project.key!r}"
-                    + suggest(parent, [n for n in entries if n != entry.name]),
-                )
-    # A self-need is reported above; it is not also a cycle.
-    graph = {
-        name: [p for p in e.spec.needs if p != name] if e.spec else []
-        for name, e in entries.items()
-    }
-    for cycle in find_cycles(graph):
-        text = " → ".join(cycle)
-        for name in set(cycle):
-            entry = entries[name]
-            line = entry.line_of(("needs",))
-            entry.problems.append(
-                Problem(entry.rel, line, "needs", f"dependency cycle: {text} (each needs the next)")
-            )
-    for entry in entries.values():
-        catalogue.problems.extend(entry.problems)
-
-
-def _check_connection(catalogue: Catalogue, path: tuple[str | int, ...], name: str, add) -> None:
-    if name in catalogue.connections:
-        return
-    if name in catalogue.broken_connections:
-        first = catalogue.broken_connections[name][0]
-        where = f"{first.file}:{first.line}" if first.line else first.file
-        add(path, f"connection {name!r} cannot be used: it has errors (see {where})")
-        return
-    known = list(catalogue.connections) + list(catalogue.broken_connections)
-    add(
-        path,
-        f"unknown connection {name!r}"
-        + (suggest(name, known) if known else f" ({CONNECTIONS_FILE} defines none)"),
-    )

@@ -17,7 +17,8 @@ from duftui.definitions.common import (
     is_reference,
     quoted,
 )
-from duftui.definitions.schedules import Schedule
+from duftui.definitions.schedules import Schedule, schedule_key_problems
+from duftui.definitions.template_check import template_problems
 
 RunKind = Literal["python", "notebook", "sql", "files", "ssh", "command"]
 RUN_KINDS: tuple[str, ...] = ("python", "notebook", "sql", "files", "ssh", "command")
@@ -51,11 +52,29 @@ def _param_shorthand(value: Any) -> Any:
     return out
 
 
+# Variables a parameter (it becomes an environment variable) must not replace: the task
+# would lose its PATH or home, import other code, or lie about which run it is.
+VITAL_VARIABLES = frozenset(
+    {"PATH", "HOME", "PYTHONPATH", "PYTHONHOME", "PYTHONUNBUFFERED", "PYTHONIOENCODING",
+     "LD_PRELOAD", "LD_LIBRARY_PATH"}
+)
+
+
 def _check_param_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ValueError(
             f"parameter name {name!r} is not valid: use letters, digits and '_' "
             "(it becomes an environment variable)"
+        )
+    if name in VITAL_VARIABLES or name.startswith("DUFTUI_"):
+        what = (
+            "names starting with DUFTUI_ are duftui's own variables"
+            if name.startswith("DUFTUI_")
+            else f"it would replace the {name} environment variable the task needs"
+        )
+        raise ValueError(
+            f"parameter name {name!r} cannot be used: {what} (a parameter becomes an "
+            f"environment variable); rename it, e.g. {name.lower()}_value"
         )
     return name
 
@@ -237,7 +256,17 @@ class Task(Strict):
         """What this run.kind needs that is missing, as (field path, message) pairs."""
         kind = self.run.kind
         run, source = self.run, self.source
-        found: list[tuple[tuple[str | int, ...], str]] = []
+        found: list[tuple[tuple[str | int, ...], str]] = list(_env_name_problems(run.env))
+        if isinstance(run.command, list) and run.command and not run.command[0].strip():
+            found.append(
+                (
+                    ("run", "command", 0),
+                    "the program to run is empty; write its name or path first, "
+                    'e.g. ["python3", "script.py"]',
+                )
+            )
+        found.extend(schedule_key_problems(self.schedule))
+        found.extend(template_problems(self))
         if kind in ("python", "notebook") and not run.file:
             found.append((("run", "kind"), f'"{kind}" needs run.file (the script to run)'))
         if kind == "command":
@@ -316,6 +345,23 @@ class Task(Strict):
         return files
 
 
+def _env_name_problems(env: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Names no environment can hold: empty, or with "=" (the kernel splits there)."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for name in env:
+        if not name:
+            found.append((("run", "env"), "an environment variable name cannot be empty"))
+        elif "=" in name:
+            found.append(
+                (
+                    ("run", "env", name),
+                    f"environment variable name {quoted(name)} cannot hold \"=\" (it ends "
+                    "the name); use letters, digits and '_'",
+                )
+            )
+    return found
+
+
 class Project(Strict):
     """A project folder's `project.toml`."""
 
@@ -326,3 +372,7 @@ class Project(Strict):
     max_parallel: int | None = Field(default=None, ge=1)
     params: Params = Field(default_factory=dict)
     schedule: list[Schedule] = Field(default_factory=list)
+
+    def requirement_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What would misbehave at run time although each field is valid."""
+        return [*schedule_key_problems(self.schedule, owner="project"), *template_problems(self)]

@@ -26,6 +26,7 @@ CRON_FIELDS: tuple[tuple[str, int, int], ...] = (
     ("month", 1, 12),
     ("day_of_week", 0, 7),
 )
+_RANDOM = re.compile(r"(^|[\s,(])R($|[\s,(])", re.IGNORECASE)
 _NUMERIC_PART = re.compile(r"(\*|[0-9]+(?:-[0-9]+)?)(?:/([0-9]+))?")
 
 
@@ -62,7 +63,7 @@ def normalize_cron(expression: str) -> str:
     fields = expression.split()
     shown = json.dumps(expression)
     if len(fields) not in (5, 6):
-        hint = "; a year field is not supported" if len(fields) == 7 else ""
+        hint = f"; {REFUSED_QUARTZ_FORMS['year field']}" if len(fields) == 7 else ""
         raise ValueError(
             "expected 5 fields (minute hour day month weekday) or 6 with seconds first, "
             f"got {len(fields)} in {shown}{hint}"
@@ -74,6 +75,14 @@ def normalize_cron(expression: str) -> str:
             expected, got = problem
             label = name.replace("_", " ")
             raise ValueError(f"expected {label} {expected}, got {got} (in {shown})")
+    if _RANDOM.search(expression):
+        raise ValueError(
+            f"R (a random value) is not supported: every process would pick another time; "
+            f"write the value you want (in {shown})"
+        )
+    refused = quartz_refusal(fields[-3], fields[-2], fields[-1])
+    if refused:
+        raise ValueError(f"{refused} (in {shown})")
     text = " ".join(fields)
     try:
         croniter(text, 0, second_at_beginning=len(fields) == 6)
@@ -87,6 +96,66 @@ def normalize_cron(expression: str) -> str:
     return text
 
 
+# The Quartz forms duftui refuses, by the name docs/schedules.md gives them, with the
+# message; the docs list exactly these (a test compares the two).
+REFUSED_QUARTZ_FORMS: dict[str, str] = {
+    "L-n": "day of month L-n (n days before the last day) is not supported; list the days "
+    "you want, or use L for the last day",
+    "LW": "day of month LW (the last weekday of the month) is not supported; use L, or a "
+    "weekday list with L",
+    "W in a list": "W (the weekday nearest a day) takes a single day, not a list or range; "
+    "use one schedule per day",
+    "nL": "day of week nL (the last such weekday of the month, e.g. 5L) is not supported; "
+    "use an nth weekday such as 5#4, or two schedules",
+    "L as a weekday": "L in the day of week (Saturday in Quartz) is not supported; write SAT",
+    "# in a list": "a day of week list cannot mix nth weekdays (like 5#3) with plain "
+    "weekdays or L; use one schedule for each",
+    "# with a range": "an nth weekday (like 5#2) takes one weekday, not a range or step",
+    "# with a day of month": "an nth weekday (like 5#2) cannot be combined with a day of "
+    "month: the scheduler cannot honour both; write ? for the day of month, or use two "
+    "schedules",
+    "#0, #6": "the n of an nth weekday (like 5#2) must be 1-5",
+    "year field": "a year field is not supported",
+    "NW on a missing day": "day of month {day} never comes in {months}, so {field} has no "
+    "weekday to be near",
+}
+_NTH = re.compile(r"([0-9a-z]+)#([0-9]+)")
+
+
+def quartz_refusal(day: str, month: str, weekday: str) -> str | None:
+    """Why the day fields use a Quartz form the scheduler cannot honour, or None.
+
+    croniter refuses some of these with a terse "not acceptable" and accepts others that
+    then never fire (an nth weekday with a day of month) or fire on other days than
+    meant; each gets one clear message here."""
+    day, weekday = day.lower(), weekday.lower()
+    forms = REFUSED_QUARTZ_FORMS
+    if re.search(r"l-[0-9]", day):
+        return forms["L-n"]
+    if "lw" in day:
+        return forms["LW"]
+    if "w" in day and ("," in day or "-" in day or "/" in day):
+        return forms["W in a list"]
+    parts = weekday.split(",")
+    if any(re.fullmatch(r"([0-7]|[a-z]{3})l", part) for part in parts):
+        return forms["nL"]
+    nth = [part for part in parts if "#" in part]
+    if "l" in parts and not nth:
+        return forms["L as a weekday"]
+    if nth:
+        if len(nth) != len(parts):
+            return forms["# in a list"]
+        for part in nth:
+            match = _NTH.fullmatch(part)
+            if not match:
+                return forms["# with a range"]
+            if not 1 <= int(match.group(2)) <= 5:
+                return forms["#0, #6"]
+        if day not in ("*", "?"):
+            return forms["# with a day of month"]
+    return None
+
+
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")
 _LONGEST_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -96,9 +165,19 @@ _PLAIN_PART = re.compile(r"(\*|[0-9a-z]+)(?:-([0-9a-z]+))?(?:/([0-9]+))?")
 def _date_never_comes(day: str, month: str, weekday: str) -> str | None:
     """Why days of month and months that never meet (`30 2`, `31 4,6`) never fire, or None.
 
-    Only when the weekday is unrestricted: otherwise either field matching is enough. Days
-    and months written with L, W, # or ? are left alone.
+    Only when the weekday is unrestricted: otherwise either field matching is enough. A
+    single `NW` day counts too, whatever the weekday (croniter would move it to another
+    day of those months). Other days and months written with L, W, # or ? are left alone.
     """
+    nearest = re.fullmatch(r"([0-9]+)[wW]", day)
+    if nearest:
+        months = _plain_values(month, 1, 12, [m[:3].lower() for m in MONTH_NAMES])
+        number = int(nearest.group(1))
+        if months and all(number > _LONGEST_MONTH[m - 1] for m in months):
+            return REFUSED_QUARTZ_FORMS["NW on a missing day"].format(
+                day=number, months=_month_list(months), field=day
+            )
+        return None
     if weekday not in ("*", "?"):
         return None
     days = _plain_values(day, 1, 31)
@@ -107,9 +186,12 @@ def _date_never_comes(day: str, month: str, weekday: str) -> str | None:
         return None
     if any(min(days) <= _LONGEST_MONTH[m - 1] for m in months):
         return None
+    return f"day of month {day} never comes in {_month_list(months)}"
+
+
+def _month_list(months: set[int]) -> str:
     names = [MONTH_NAMES[m - 1] for m in sorted(months)]
-    shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"day of month {day} never comes in {shown}"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _plain_values(text: str, low: int, high: int, names: list[str] | None = None) -> set[int] | None:
@@ -233,6 +315,34 @@ class Schedule(Strict):
         if self.timezone:
             text += f" ({self.timezone})"
         return text if self.enabled else f"{text} [off]"
+
+
+def schedule_key_problems(
+    schedules: list[Schedule], owner: str = "task"
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Schedules of one owner that share a key (a name, or a position used as a name): the
+    scheduler keys fires by it, so the second would silently never fire."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    seen: dict[str, int] = {}
+    for index, schedule in enumerate(schedules):
+        key = schedule.name or str(index)
+        if key in seen:
+            other = seen[key]
+            what = (
+                f"schedule[{other}] is also named {json.dumps(key)}"
+                if schedules[other].name
+                else f"{json.dumps(key)} is also the position of schedule[{other}], which has no name"
+            )
+            found.append(
+                (
+                    ("schedule", index, "name"),
+                    f"{what}: this schedule would never fire; give each schedule of a "
+                    f"{owner} its own name",
+                )
+            )
+        else:
+            seen[key] = index
+    return found
 
 
 def schedule_key(owner: str, index: int, schedule: Schedule) -> str:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import tempfile
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,26 +43,16 @@ class SecretStore:
         self.path = path
         self._values: dict[str, str] | None = None
 
-    def _check_mode(self) -> None:
-        mode = stat.S_IMODE(self.path.stat().st_mode)
-        if mode & 0o077:
-            raise SecretError(
-                f"{self.path}: refusing to read secrets from a file with mode {mode:04o}; "
-                f"other users could read it. Run: chmod 600 {self.path}"
-            )
-
     def values(self) -> dict[str, str]:
-        """All secrets by dotted name; an absent file is an empty store."""
+        """All secrets by dotted name; an absent file is an empty store. The file is read
+        by `secrets_file` (regular file, mode 0600, size cap, located TOML errors)."""
         if self._values is None:
-            if not self.path.exists():
-                self._values = {}
-            else:
-                self._check_mode()
-                try:
-                    data = tomllib.loads(self.path.read_text(encoding="utf-8"))
-                except tomllib.TOMLDecodeError as exc:
-                    raise SecretError(f"{self.path}: not valid TOML: {exc}") from None
-                self._values = dict(_flatten(data))
+            from duftui.definitions.secrets_file import SecretsFileError, read_secrets_file
+
+            try:
+                self._values = read_secrets_file(self.path)
+            except SecretsFileError as exc:
+                raise SecretError(str(exc)) from None
         return self._values
 
     def get(self, name: str) -> str:
@@ -110,15 +98,6 @@ class SecretStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         self._values = values
-
-
-def _flatten(data: Mapping[str, object], prefix: str = "") -> Iterable[tuple[str, str]]:
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            yield from _flatten(value, name + ".")
-        else:
-            yield name, str(value)
 
 
 def resolve_ref(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from duftui.definitions.loader import Catalogue
 from duftui.schedule.misfire import ERROR, QUEUED
 from duftui.schedule.scheduler import FireReport
 
@@ -67,3 +68,37 @@ def describe_report(report: FireReport) -> list[tuple[int, str]]:
     for outcome, reason in reasons.items():
         lines.append((level, f"{key}: {outcome}: {reason}"))
     return lines
+
+
+def schedule_problems(catalogue: Catalogue, owners: set[str]) -> list[str]:
+    """Why the schedules of `owners` (task or project keys) cannot be listed: the owner's
+    definition errors, and schedules whose fire times cannot be computed. `schedule next`
+    prints these and fails, rather than saying "no fires" about a broken schedule."""
+    from duftui.definitions.problems import field_name
+    from duftui.schedule.triggers import TriggerError, trigger_for
+
+    found: list[str] = []
+    for owner in sorted(owners):
+        if owner in catalogue.tasks:
+            entry = catalogue.tasks[owner]
+            found.extend(str(p) for p in entry.problems if p.is_error)
+            schedules = entry.spec.schedule if entry.spec else []
+            rel = entry.rel
+            line_of = entry.line_of
+        elif owner in catalogue.projects:
+            project = catalogue.projects[owner]
+            found.extend(str(p) for p in project.problems if p.is_error)
+            schedules = project.spec.schedule
+            rel = f"{project.rel}/project.toml"
+            line_of = None
+        else:
+            continue
+        for index, schedule in enumerate(schedules):
+            try:
+                trigger_for(schedule)
+            except TriggerError as exc:
+                where = ("schedule", index, "cron")
+                line = line_of(where) if line_of else None
+                found.append(f"{rel}:{line}: {field_name(where)}: {exc}" if line else
+                             f"{rel}: {field_name(where)}: {exc}")
+    return found

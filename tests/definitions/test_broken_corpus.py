@@ -6,12 +6,18 @@ exact text a user would see, so a vague, misplaced or misleading message fails h
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from duftui.definitions import Catalogue, load_workspace
-from tests.conftest import DATA
+from tests.conftest import DATA, python_env
 
 WORKSPACE = DATA / "broken_workspace"
 
@@ -309,3 +315,416 @@ def test_connections_with_problems_are_kept_apart(catalogue: Catalogue) -> None:
         "no-host",
         "url-password",
     ]
+
+
+# -- The corpus through the real command line ------------------------------------------
+#
+# Each case is one bad file in a workspace of its own, next to a valid task in another
+# project. `duftui validate` runs in a subprocess with a timeout (a hang fails the case),
+# must print exactly the expected located lines and no traceback, and then `duftui run`
+# of the valid task must still succeed.
+
+CASES = DATA / "bad_cases"
+CASE_TIMEOUT = 20  # seconds per command; each takes well under one on an idle machine
+SECRETS = "{secrets}"  # stands for the secrets file's path in expected messages
+
+# Cases of the in-process corpus above that need no other file of it.
+NEEDS_OTHER_FILES = {
+    "tasks/clinic/archive/extract.toml",
+    "tasks/clinic/broken-connection.toml",
+    "tasks/clinic/unknown-needs.toml",
+    "tasks/clinic/self-need.toml",
+}
+SELF_CONTAINED = sorted(
+    rel
+    for rel in EXPECTED
+    if rel.startswith("tasks/clinic/")
+    and rel.count("/") == 2
+    and rel not in NEEDS_OTHER_FILES
+    and rel != "tasks/clinic/project.toml"
+)
+
+CLEAN_CONNECTIONS = """\
+[warehouse]
+type = "sqlite"
+path = "data/warehouse.db"
+
+[clinic-sftp]
+type = "sftp"
+host = "sftp.example.org"
+username = "clinic"
+password = { secret = "clinic-sftp.password" }
+
+[smtp]
+type = "smtp"
+host = "127.0.0.1"
+sender = "duftui@localhost"
+"""
+VALID_TASK = """\
+name = "Still runs"
+[run]
+kind = "command"
+command = ["{python}", "-c", "print('the valid task still runs')"]
+"""
+SECRETS_TEXT = '"clinic-sftp.password" = "s3cret-pass"\n'
+
+
+def _fifo(ws: Path, secrets: Path) -> None:
+    os.mkfifo(ws / "tasks/clinic/fifo.toml")
+
+
+def _dev_zero(ws: Path, secrets: Path) -> None:
+    (ws / "tasks/clinic/zero.toml").symlink_to("/dev/zero")
+
+
+def _deep_array(ws: Path, secrets: Path) -> None:
+    depth = 20_000
+    (ws / "tasks/clinic/deep.toml").write_text(
+        f'name = "Deep"\ntags = {"[" * depth}{"]" * depth}\n' + RUN_TRUE
+    )
+
+
+def _deep_inline_tables(ws: Path, secrets: Path) -> None:
+    depth = 20_000
+    (ws / "tasks/clinic/deep-tables.toml").write_text(
+        'name = "Deep"\n' + RUN_TRUE + "[run.env]\nX = " + "{ a = " * depth + "1" + " }" * depth
+        + "\n"
+    )
+
+
+def _long_dotted_key(ws: Path, secrets: Path) -> None:
+    (ws / "tasks/clinic/dotted.toml").write_text(
+        'name = "Dotted"\n' + RUN_TRUE + "[params." + ".".join(["a"] * 100_000) + "]\n"
+    )
+
+
+def _deep_mixed(ws: Path, secrets: Path) -> None:
+    header = ".".join(["a"] * 40)
+    (ws / "tasks/clinic/mixed.toml").write_text(
+        'name = "Mixed"\n' + RUN_TRUE + f"[params.{header}]\nx = {'[' * 40}{']' * 40}\n"
+    )
+
+
+def _too_large(ws: Path, secrets: Path) -> None:
+    (ws / "tasks/clinic/large.toml").write_text(
+        'name = "Large"\n' + RUN_TRUE + ("# padding\n" * 120_000)
+    )
+
+
+def _folder(ws: Path, secrets: Path) -> None:
+    (ws / "tasks/clinic/folder.toml").mkdir()
+
+
+def _dangling(ws: Path, secrets: Path) -> None:
+    (ws / "tasks/clinic/dangling.toml").symlink_to("gone.toml")
+
+
+def _project_fifo(ws: Path, secrets: Path) -> None:
+    (ws / "tasks/clinic/project.toml").unlink()
+    os.mkfifo(ws / "tasks/clinic/project.toml")
+
+
+def _connections_dev_zero(ws: Path, secrets: Path) -> None:
+    (ws / "connections.toml").unlink()
+    (ws / "connections.toml").symlink_to("/dev/zero")
+
+
+def _connections_dangling(ws: Path, secrets: Path) -> None:
+    (ws / "connections.toml").unlink()
+    (ws / "connections.toml").symlink_to("gone.toml")
+
+
+def _script_fifo(ws: Path, secrets: Path) -> None:
+    os.mkfifo(ws / "tasks/clinic/scripts/pipe.py")
+    (ws / "tasks/clinic/script-fifo.toml").write_text(
+        'name = "Pipe"\n[run]\nkind = "python"\nfile = "scripts/pipe.py"\n'
+    )
+
+
+def _linked_folder(ws: Path, secrets: Path) -> None:
+    (ws / "tasks/clinic/everything").symlink_to("/")
+
+
+def _secrets_fifo(ws: Path, secrets: Path) -> None:
+    secrets.unlink()
+    os.mkfifo(secrets, 0o600)
+
+
+def _secrets_dev_zero(ws: Path, secrets: Path) -> None:
+    secrets.unlink()
+    secrets.symlink_to("/dev/zero")
+
+
+RUN_TRUE = '[run]\nkind = "command"\ncommand = ["true"]\n'
+NOT_REGULAR = "definitions are read only from regular files: remove it or replace it with a file"
+TOO_DEEP = (
+    "invalid TOML: values are nested more than 50 deep (arrays or inline tables inside each "
+    "other); a definition never needs that many levels"
+)
+NUL = (
+    "holds a NUL character (\\u0000), which no program argument, file name or environment "
+    "variable can carry; remove it"
+)
+
+FILE_CASES: dict[str, list[str]] = {
+    'command-empty.toml': [
+        'tasks/clinic/command-empty.toml:4: run.command[0]: the program to run is empty; write its name or path first, e.g. ["python3", "script.py"]',
+    ],
+    'connections-nul.toml': [
+        'connections.toml:7: ftp-nul.host: holds a NUL character (\\u0000), which no program argument, file name or environment variable can carry; remove it',
+    ],
+    'cron-l-in-weekday-list.toml': [
+        'tasks/clinic/cron-l-in-weekday-list.toml:6: schedule[0].cron: a day of week list cannot mix nth weekdays (like 5#3) with plain weekdays or L; use one schedule for each (in "0 0 ? * 5#2,L")',
+    ],
+    'cron-l-minus.toml': [
+        'tasks/clinic/cron-l-minus.toml:6: schedule[0].cron: day of month L-n (n days before the last day) is not supported; list the days you want, or use L for the last day (in "0 0 0 L-3 * ?")',
+    ],
+    'cron-last-friday.toml': [
+        'tasks/clinic/cron-last-friday.toml:6: schedule[0].cron: day of week nL (the last such weekday of the month, e.g. 5L) is not supported; use an nth weekday such as 5#4, or two schedules (in "0 0 0 ? * 5L")',
+    ],
+    'cron-nth-mixed-list.toml': [
+        'tasks/clinic/cron-nth-mixed-list.toml:6: schedule[0].cron: a day of week list cannot mix nth weekdays (like 5#3) with plain weekdays or L; use one schedule for each (in "0 0 * * 1,5#3")',
+    ],
+    'cron-nth-with-day.toml': [
+        'tasks/clinic/cron-nth-with-day.toml:6: schedule[0].cron: an nth weekday (like 5#2) cannot be combined with a day of month: the scheduler cannot honour both; write ? for the day of month, or use two schedules (in "0 0 0 1 * 5#2")',
+    ],
+    'cron-random.toml': [
+        'tasks/clinic/cron-random.toml:6: schedule[0].cron: R (a random value) is not supported: every process would pick another time; write the value you want (in "R 6 * * *")',
+    ],
+    'cron-w-list.toml': [
+        'tasks/clinic/cron-w-list.toml:6: schedule[0].cron: W (the weekday nearest a day) takes a single day, not a list or range; use one schedule per day (in "0 0 1W,15 * *")',
+    ],
+    'cron-w-never-months.toml': [
+        'tasks/clinic/cron-w-never-months.toml:6: schedule[0].cron: day of month 31 never comes in April, June, September or November, so 31W has no weekday to be near: this schedule would never fire (in "0 0 6 31W 4,6,9,11 *")',
+    ],
+    'cron-w-never.toml': [
+        'tasks/clinic/cron-w-never.toml:6: schedule[0].cron: day of month 31 never comes in February, so 31W has no weekday to be near: this schedule would never fire (in "0 0 31W 2 *")',
+    ],
+    'deliver-path-directive.toml': [
+        'tasks/clinic/deliver-path-directive.toml:9: deliver[0].path: unknown date directive %J in "out/%Y/%J"; use strftime directives such as %Y, %m, %d, %H, %M, %S (write %% for a literal %)',
+    ],
+    'env-name-equals.toml': [
+        'tasks/clinic/env-name-equals.toml:6: run.env.A=B: environment variable name "A=B" cannot hold "=" (it ends the name); use letters, digits and \'_\'',
+    ],
+    'env-name-nul.toml': [
+        'tasks/clinic/env-name-nul.toml:6: run.env.A\\u0000B: the key holds a NUL character (\\u0000), which no program argument, file name or environment variable can carry; remove it',
+    ],
+    'nul-in-argument.toml': [
+        'tasks/clinic/nul-in-argument.toml:4: run.command[1]: holds a NUL character (\\u0000), which no program argument, file name or environment variable can carry; remove it',
+    ],
+    'nul-in-name.toml': [
+        'tasks/clinic/nul-in-name.toml:1: name: holds a NUL character (\\u0000), which no program argument, file name or environment variable can carry; remove it',
+    ],
+    'output-name-directive.toml': [
+        'tasks/clinic/output-name-directive.toml:8: output.name: unknown date directive %q in "visits_%Y%q.csv"; use strftime directives such as %Y, %m, %d, %H, %M, %S (write %% for a literal %)',
+    ],
+    'param-duftui.toml': [
+        "tasks/clinic/param-duftui.toml:5: params.DUFTUI_TASK: parameter name 'DUFTUI_TASK' cannot be used: names starting with DUFTUI_ are duftui's own variables (a parameter becomes an environment variable); rename it, e.g. duftui_task_value",
+    ],
+    'param-home.toml': [
+        "tasks/clinic/param-home.toml:6: params.HOME: parameter name 'HOME' cannot be used: it would replace the HOME environment variable the task needs (a parameter becomes an environment variable); rename it, e.g. home_value",
+    ],
+    'param-path.toml': [
+        "tasks/clinic/param-path.toml:5: params.PATH: parameter name 'PATH' cannot be used: it would replace the PATH environment variable the task needs (a parameter becomes an environment variable); rename it, e.g. path_value",
+    ],
+    'param-pythonpath.toml': [
+        "tasks/clinic/param-pythonpath.toml:5: params.PYTHONPATH: parameter name 'PYTHONPATH' cannot be used: it would replace the PYTHONPATH environment variable the task needs (a parameter becomes an environment variable); rename it, e.g. pythonpath_value",
+    ],
+    'project-param-vital.toml': [
+        "tasks/clinic/project.toml:1: params.PATH: parameter name 'PATH' cannot be used: it would replace the PATH environment variable the task needs (a parameter becomes an environment variable); rename it, e.g. path_value",
+    ],
+    'project-same-schedule-name.toml': [
+        'tasks/clinic/project.toml:5: schedule[1].name: schedule[0] is also named "daily": this schedule would never fire; give each schedule of a project its own name',
+    ],
+    'project-unknown-schedule-param.toml': [
+        "tasks/clinic/project.toml:5: schedule[0].params.regio: unknown parameter 'regio'; did you mean 'region'?",
+    ],
+    'schedule-name-is-position.toml': [
+        'tasks/clinic/schedule-name-is-position.toml:8: schedule[1].name: "0" is also the position of schedule[0], which has no name: this schedule would never fire; give each schedule of a task its own name',
+    ],
+    'schedule-param-none-declared.toml': [
+        "tasks/clinic/schedule-param-none-declared.toml:7: schedule[0].params.day: unknown parameter 'day' (expected one of: region)",
+    ],
+    'schedule-same-name.toml': [
+        'tasks/clinic/schedule-same-name.toml:9: schedule[1].name: schedule[0] is also named "nightly": this schedule would never fire; give each schedule of a task its own name',
+    ],
+    'schedule-unknown-param.toml': [
+        "tasks/clinic/schedule-unknown-param.toml:9: schedule[0].params.regon: unknown parameter 'regon'; did you mean 'region'?",
+    ],
+    'secret-missing.toml': [
+        "tasks/clinic/secret-missing.toml:5: params.token: secret 'clinic.api-token' is not set in {secrets}; run: duftui secret set clinic.api-token (warning)",
+    ],
+    'secrets-bad-mode.toml': [
+        '{secrets}: refusing to read secrets from a file with mode 0644; other users could read it. Run: chmod 600 {secrets}',
+    ],
+    'secrets-bad-toml.toml': [
+        '{secrets}:1: not valid TOML: a string is not closed before the end of the line',
+    ],
+    'template-arithmetic.toml': [
+        "tasks/clinic/template-arithmetic.toml:6: params.half.default: cannot do arithmetic on %p in '%p+1'; use %Y, %m, %d, %H, %M or %S",
+    ],
+    'template-unknown-directive.toml': [
+        'tasks/clinic/template-unknown-directive.toml:6: params.day.default: unknown date directive %Q in "parse(%Q)"; use strftime directives such as %Y, %m, %d, %H, %M, %S (write %% for a literal %)',
+    ],
+}
+
+GENERATED: dict[str, tuple[Callable[[Path, Path], None], list[str]]] = {
+    "fifo": (_fifo, [f"tasks/clinic/fifo.toml: not a regular file but a named pipe (FIFO); {NOT_REGULAR}"]),
+    "dev-zero": (_dev_zero, [
+        "tasks/clinic/zero.toml: not a regular file but a symbolic link to a character device "
+        f"(/dev/zero); {NOT_REGULAR}"
+    ]),
+    "deep-array": (_deep_array, [f"tasks/clinic/deep.toml:2: {TOO_DEEP}"]),
+    "deep-inline-tables": (_deep_inline_tables, [f"tasks/clinic/deep-tables.toml:6: {TOO_DEEP}"]),
+    "long-dotted-key": (_long_dotted_key, [
+        "tasks/clinic/dotted.toml:5: invalid TOML: a key has more than 50 dotted parts; a "
+        "definition never needs that many levels"
+    ]),
+    "deep-mixed": (_deep_mixed, [
+        "tasks/clinic/mixed.toml:6: params." + ".".join(["a"] * 40) + ".x"
+        + "[0]" * 22 + ": values are nested more than 64 deep; a definition never needs that "
+        "many levels"
+    ]),
+    "too-large": (_too_large, [
+        "tasks/clinic/large.toml: file is larger than 1 MiB (1.1 MiB), the most a definition "
+        "file may hold: split it, or remove what does not belong in it"
+    ]),
+    "folder": (_folder, [f"tasks/clinic/folder.toml: not a regular file but a folder; {NOT_REGULAR}"]),
+    "dangling-link": (_dangling, [
+        "tasks/clinic/dangling.toml: a symbolic link to a missing file (gone.toml): remove it "
+        "or point it at a file"
+    ]),
+    "project-fifo": (_project_fifo, [
+        f"tasks/clinic/project.toml: not a regular file but a named pipe (FIFO); {NOT_REGULAR}",
+    ]),
+    "connections-dev-zero": (_connections_dev_zero, [
+        "connections.toml: not a regular file but a symbolic link to a character device "
+        f"(/dev/zero); {NOT_REGULAR}"
+    ]),
+    "connections-dangling-link": (_connections_dangling, [
+        "connections.toml: a symbolic link to a missing file (gone.toml): remove it or point "
+        "it at a file"
+    ]),
+    "script-fifo": (_script_fifo, [
+        "tasks/clinic/script-fifo.toml:4: run.file: tasks/clinic/scripts/pipe.py: not a regular "
+        "file but a named pipe (FIFO); scripts are read only from regular files: remove it or "
+        "replace it with a file"
+    ]),
+    "linked-folder": (_linked_folder, [
+        "tasks/clinic/everything: a symbolic link to a folder is not followed for task files "
+        "(it could lead anywhere); move the task files into the project folder"
+    ]),
+    "secrets-fifo": (_secrets_fifo, [
+        f"{SECRETS}: not a regular file but a named pipe (FIFO); secrets are read only from "
+        "regular files: remove it or replace it with a file"
+    ]),
+    "secrets-dev-zero": (_secrets_dev_zero, [
+        f"{SECRETS}: not a regular file but a symbolic link to a character device (/dev/zero); "
+        "secrets are read only from regular files: remove it or replace it with a file"
+    ]),
+}
+
+
+def _place_file(name: str) -> Callable[[Path, Path], None]:
+    """A file of tests/data/bad_cases put where its name says: `project-…` is the
+    project's project.toml, `connections-…` the connections file, `secrets-…` the secrets
+    file (`secrets-bad-mode` with mode 0644), anything else a task file."""
+
+    def place(ws: Path, secrets: Path) -> None:
+        text = (CASES / name).read_bytes()
+        if name.startswith("project-"):
+            target = ws / "tasks/clinic/project.toml"
+        elif name.startswith("connections-"):
+            target = ws / "connections.toml"
+        elif name.startswith("secrets-"):
+            target = secrets
+        else:
+            target = ws / "tasks/clinic" / name
+        target.write_bytes(text)
+        if target == secrets:
+            os.chmod(secrets, 0o644 if "bad-mode" in name else 0o600)
+
+    return place
+
+
+def _copy_corpus_file(rel: str) -> Callable[[Path, Path], None]:
+    def place(ws: Path, secrets: Path) -> None:
+        shutil.copyfile(WORKSPACE / rel, ws / rel)
+
+    return place
+
+
+def all_cases() -> dict[str, tuple[Callable[[Path, Path], None], list[str]]]:
+    cases = {f"corpus:{rel}": (_copy_corpus_file(rel), EXPECTED[rel]) for rel in SELF_CONTAINED}
+    cases.update({f"file:{name}": (_place_file(name), lines) for name, lines in FILE_CASES.items()})
+    cases.update({f"made:{name}": case for name, case in GENERATED.items()})
+    return cases
+
+
+def make_case_workspace(root: Path, setup: Callable[[Path, Path], None]) -> tuple[Path, Path]:
+    """A workspace with the corpus' clean connections, project and scripts, a valid task
+    in project `other`, a secrets file, and then the bad file of the case."""
+    ws = root / "ws"
+    clinic = ws / "tasks/clinic"
+    clinic.mkdir(parents=True)
+    (ws / "connections.toml").write_text(CLEAN_CONNECTIONS)
+    shutil.copyfile(WORKSPACE / "tasks/clinic/project.toml", clinic / "project.toml")
+    shutil.copytree(WORKSPACE / "tasks/clinic/scripts", clinic / "scripts")
+    shutil.copytree(WORKSPACE / "tasks/clinic/sql", clinic / "sql")
+    (ws / "tasks/other").mkdir()
+    (ws / "tasks/other/ok.toml").write_text(VALID_TASK.format(python=sys.executable))
+    secrets = root / "config" / "secrets.toml"
+    secrets.parent.mkdir()
+    secrets.write_text(SECRETS_TEXT)
+    os.chmod(secrets, 0o600)
+    setup(ws, secrets)
+    return ws, secrets
+
+
+def run_cli(ws: Path, secrets: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = python_env()
+    env["DUFTUI_SECRETS"] = str(secrets)
+    return subprocess.run(
+        [sys.executable, "-m", "duftui", "--workspace", str(ws), *args],
+        capture_output=True, text=True, env=env, timeout=CASE_TIMEOUT,
+    )
+
+CLI_CASES = all_cases()
+# `duftui run` of the valid task for every hostile file and a sample of the rest (a run
+# costs a few seconds of startup on a loaded machine); every case checks in-process that
+# the valid task loads and is not broken.
+RUN_CASES = {
+    case
+    for case in CLI_CASES
+    if case.startswith(("made:", "file:secrets-", "file:connections-", "file:project-"))
+} | {"file:command-empty.toml", "corpus:tasks/clinic/toml-not-utf8.toml"}
+
+
+def test_cli_corpus_holds_at_least_45_cases() -> None:
+    assert len(CLI_CASES) >= 45
+    assert len(FILE_CASES) == len(list(CASES.iterdir()))
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_cli_case_reports_the_located_message(case: str, tmp_path: Path) -> None:
+    setup, expected = CLI_CASES[case]
+    ws, secrets = make_case_workspace(tmp_path, setup)
+    expected = [line.replace(SECRETS, str(secrets)) for line in expected]
+    result = run_cli(ws, secrets, "validate")
+    assert "Traceback" not in result.stdout + result.stderr
+    printed = result.stdout.splitlines()
+    if all(line.endswith("(warning)") for line in expected):
+        assert result.returncode == 0, result.stderr
+        assert printed[:-1] == expected
+        assert printed[-1].startswith("ok: ")
+    else:
+        assert result.returncode == 1, result.stderr
+        assert printed == expected
+        assert result.stderr.startswith(f"{len(expected)} error(s)")
+    catalogue = load_workspace(ws)
+    assert not catalogue.tasks["other/ok"].broken
+    if case in RUN_CASES:
+        ran = run_cli(ws, secrets, "run", "other/ok")
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert "the valid task still runs" in ran.stdout
+        assert "Traceback" not in ran.stdout + ran.stderr

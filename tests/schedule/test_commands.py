@@ -186,3 +186,40 @@ def test_schedule_modules_do_not_import_textual() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("cron", "line"),
+    [
+        (
+            "0 0 1 * 5#2",
+            'tasks/p/c.toml:6: schedule[0].cron: an nth weekday (like 5#2) cannot be combined '
+            "with a day of month: the scheduler cannot honour both; write ? for the day of "
+            'month, or use two schedules (in "0 0 1 * 5#2")',
+        ),
+        ("0 25 * * *", 'tasks/p/c.toml:6: schedule[0].cron: expected hour 0-23, got 25 (in "0 25 * * *")'),
+    ],
+)
+def test_schedule_next_of_a_broken_schedule_names_it_and_fails(
+    cli: Cli, ws: Workspace, cron: str, line: str
+) -> None:
+    ws.task("c", f'name = "c"\n{TRUE}[[schedule]]\ncron = "{cron}"\n')
+    result = cli("schedule", "next", "p/c")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        line,
+        "duftui: p/c: its fires cannot be listed until the problems above are fixed",
+    ]
+
+
+def test_schedule_next_of_a_project_with_a_broken_file_fails(cli: Cli, ws: Workspace) -> None:
+    (ws.root / "tasks" / "p" / "project.toml").write_text(
+        '[[schedule]]\nname = "n"\ncron = "0 0 1 1 *"\n[[schedule]]\nname = "n"\nevery = "1d"\n'
+    )
+    result = cli("schedule", "next", "p")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        'tasks/p/project.toml:5: schedule[1].name: schedule[0] is also named "n": this schedule '
+        "would never fire; give each schedule of a project its own name"
+    )

@@ -3,16 +3,20 @@ the watchers notice definition files (and only those) changing."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import anyio
 import pytest
+from sqlalchemy import text
 
 from duftui.definitions.loader import load_workspace
 from duftui.schedule.reload import merge, new_problems
 from duftui.schedule.watch import InotifyWatcher, PollWatcher, Watcher
 from tests.conftest import write
 from tests.engine.conftest import Workspace
+from tests.schedule.conftest import Daemon, wait_for
 
 GOOD = 'name = "a"\n[run]\nkind = "command"\ncommand = ["true"]\n[[schedule]]\nevery = "1h"\n'
 
@@ -128,3 +132,46 @@ def test_watchers_ignore_data_and_script_files(ws: Workspace, watcher_kind: str)
         assert not watch_once(watcher, scribble, 0.5)
     finally:
         watcher.close()
+
+
+def test_a_running_daemon_survives_hostile_files_and_keeps_reloading(
+    ws: Workspace, daemons: list[Daemon]
+) -> None:
+    """A FIFO, a symlink to /dev/zero and a 20,000-deep array appear while the daemon
+    runs: each is reported with its file, the other task keeps firing, and a task added
+    afterwards is loaded and fires (the reload thread is not stuck)."""
+    ws.task("a", 'name = "a"\n[run]\nkind = "command"\ncommand = ["true"]\n'
+            '[[schedule]]\nevery = "1s"\n')
+    daemon = Daemon(ws)
+    daemons.append(daemon)
+    daemon.wait_ready()
+    wait_for(lambda: fire_count(ws, "p/a#0") >= 2, timeout=30)
+    folder = ws.root / "tasks" / "p"
+    os.mkfifo(folder / "pipe.toml")
+    (folder / "zero.toml").symlink_to("/dev/zero")
+    depth = 20_000
+    (folder / "deep.toml").write_text(f'name = "d"\ntags = {"[" * depth}{"]" * depth}\n')
+    for line in (
+        "tasks/p/pipe.toml: not a regular file but a named pipe (FIFO)",
+        "tasks/p/zero.toml: not a regular file but a symbolic link to a character device "
+        "(/dev/zero)",
+        "tasks/p/deep.toml:2: invalid TOML: values are nested more than 50 deep",
+    ):
+        wait_for(lambda line=line: line in daemon.output(), timeout=30)
+    count = fire_count(ws, "p/a#0")
+    wait_for(lambda: fire_count(ws, "p/a#0") >= count + 2, timeout=30)
+    ws.task("b", 'name = "b"\n[run]\nkind = "command"\ncommand = ["true"]\n'
+            '[[schedule]]\nevery = "1s"\n')
+    wait_for(lambda: fire_count(ws, "p/b#0") >= 1, timeout=30)
+    output = daemon.output()
+    assert "Traceback" not in output and "RecursionError" not in output
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait() == 0
+
+
+def fire_count(ws: Workspace, key: str) -> int:
+    with ws.store.read() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM fire WHERE schedule_key = :k AND outcome = 'queued'"),
+            {"k": key},
+        ).scalar()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from duftui.definitions.schedules import Schedule
 from duftui.schedule.triggers import TriggerError, next_fires, trigger_for
 from duftui.schedule.zones import local_zone, wall_to_instant
 from tests.schedule.conftest import AMS, NY, at, sched, utc
@@ -144,8 +145,11 @@ def test_unsatisfiable_cron_never_fires() -> None:
 
 
 def test_random_values_are_refused() -> None:
-    with pytest.raises(TriggerError, match="random"):
-        trigger_for(sched(cron="R 6 * * *", timezone="UTC"))
+    with pytest.raises(ValueError, match="random"):  # when the definitions load
+        sched(cron="R 6 * * *", timezone="UTC")
+    unchecked = Schedule.model_construct(cron="R 6 * * *", timezone="UTC")
+    with pytest.raises(TriggerError, match="random"):  # and by the trigger itself
+        trigger_for(unchecked)
 
 
 def test_wall_to_instant_handles_gap_and_fold() -> None:
