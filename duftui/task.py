@@ -16,7 +16,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 MARKER = "\x1eduftui:"
 __all__ = [
@@ -24,11 +24,13 @@ __all__ = [
     "connection",
     "debug",
     "error",
+    "fail",
     "log",
     "output",
     "output_dir",
     "params",
     "progress",
+    "result",
     "run_id",
     "warning",
 ]
@@ -96,6 +98,31 @@ def progress(done: float, total: float | None = None, message: str | None = None
     else:
         suffix = f"/{total}" if total is not None else ""
         print(f"[PROGRESS] {done}{suffix} {message or ''}".rstrip(), flush=True)
+
+
+RESULT_MAX_BYTES = 64 * 1024
+
+
+def result(value: Any) -> None:
+    """Hand back a JSON value as the run's result (shown by `duftui runs --json`, the
+    console and the export); at most 64 KiB of JSON, the last call wins."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text.encode("utf-8")) > RESULT_MAX_BYTES:
+        raise ValueError(f"a run's result is at most {RESULT_MAX_BYTES} bytes of JSON")
+    if _under_duftui():
+        _emit({"type": "result", "value": value})
+    else:
+        print(f"[RESULT] {text}", flush=True)
+
+
+def fail(message: str, retry: bool = True) -> NoReturn:
+    """End the run as failed with `message`; with retry=False it is not retried (a
+    permanent error: bad input, a refused login), so it ends dead at once."""
+    if _under_duftui():
+        _emit({"type": "fail", "msg": str(message), "retry": bool(retry)})
+    else:
+        print(f"[ERROR] {message}", file=sys.stderr, flush=True)
+    raise SystemExit(1)
 
 
 def output(path: str | os.PathLike[str], stage: str = "output") -> None:

@@ -49,6 +49,14 @@ def check_project_tasks(
             line = entry.line_of(path)
             entry.problems.append(Problem(entry.rel, line, field_name(path), message))
 
+        if spec.retry.attempts is not None:
+            path = ("retry", "attempts")
+            entry.problems.append(Problem(
+                entry.rel, entry.line_of(path), field_name(path),
+                f"`attempts` is the old name of `retries` (extra attempts after the first): "
+                f"write retries = {spec.retry.attempts}",
+                severity="warning",
+            ))
         if connections_ok:
             for index, name in enumerate(spec.run.connections):
                 _check_connection(catalogue, ("run", "connections", index), name, add)

@@ -104,16 +104,43 @@ class RunSpec(Strict):
 class Retry(Strict):
     """Retries with exponential backoff (`[retry]`)."""
 
-    attempts: int = Field(default=0, ge=0, le=1000)
+    retries: int | None = Field(default=None, ge=0, le=1000)
+    """Extra attempts after the first."""
+    attempts: int | None = Field(default=None, ge=0, le=1000)
+    """The old name of `retries` (it counts extra attempts too); still read, with a warning."""
     delay: Duration = timedelta(seconds=30)
     backoff: float = Field(default=2.0, ge=1.0)
     max_delay: Duration = timedelta(minutes=30)
     jitter: bool = True
+    on_exit_codes: list[int] = []
+    """Retry only a failure with one of these exit codes (empty: any)."""
+    never_on_exit_codes: list[int] = []
+    """Never retry a failure with one of these exit codes: a permanent error."""
+
+    @model_validator(mode="after")
+    def _one_name(self) -> Retry:
+        if self.retries is not None and self.attempts is not None:
+            raise ValueError("give `retries` only: `attempts` is its old name and both are set")
+        return self
+
+    @property
+    def extra_attempts(self) -> int:
+        """How many times a failed run is tried again."""
+        return self.retries if self.retries is not None else (self.attempts or 0)
 
     @field_validator("backoff", mode="before")
     @classmethod
     def _int_backoff(cls, value: Any) -> Any:
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    def retries_exit_code(self, exit_code: int | None) -> bool:
+        """Whether a failure with this exit code may be retried (None: no exit code, as
+        for a timeout or a lost run, which are always retried while attempts are left)."""
+        if exit_code is None:
+            return True
+        if exit_code in self.never_on_exit_codes:
+            return False
+        return not self.on_exit_codes or exit_code in self.on_exit_codes
 
 
 DEFAULT_RETRY = Retry()

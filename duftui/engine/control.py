@@ -109,7 +109,7 @@ def retry_now(conn: Connection, catalogue: Catalogue, run_id: int, *, user: str)
     new_id = insert_run(
         conn, task_key=run.task_key, trigger=Trigger.RETRY, requested_by=user,
         params=json.loads(run.params or "{}"), batch_id=run.batch_id, attempt=run.attempt + 1,
-        max_attempts=run.attempt + 1 + entry.spec.retry.attempts, retry_of=run.id,
+        max_attempts=run.attempt + 1 + entry.spec.retry.extra_attempts, retry_of=run.id,
         schedule_key=run.schedule_key, logical_time=run.logical_time, logical_tz=run.logical_tz,
         definition_hash=entry.digest,
     )

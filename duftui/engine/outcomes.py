@@ -67,7 +67,18 @@ def finish_run(
     outcome = FinishOutcome(finished=True)
     entry = catalogue.tasks.get(run.task_key) if catalogue else None
     if status.failed and not run.cancel_requested:
-        if run.attempt < run.max_attempts and entry is not None and entry.spec is not None:
+        permanent = bool(run.no_retry) or (
+            entry is not None
+            and entry.spec is not None
+            and status == RunStatus.FAILED  # a timeout or a lost run has no exit code of its own
+            and not entry.spec.retry.retries_exit_code(exit_code)
+        )
+        if (
+            not permanent
+            and run.attempt < run.max_attempts
+            and entry is not None
+            and entry.spec is not None
+        ):
             wait = retry_delay(entry.spec.retry, run.attempt, rng)
             outcome.retry_run_id = insert_run(
                 conn,
@@ -99,7 +110,7 @@ _FINISH = (
     "UPDATE run SET status = ?, finished_at = ?, exit_code = ?, error = ?, cpu_user_s = ?, "
     "cpu_sys_s = ?, max_rss_kb = ? WHERE id = ? AND status IN ({statuses}) "
     "RETURNING task_key, cancel_requested, attempt, max_attempts, requested_by, batch_id, "
-    "schedule_key, logical_time, logical_tz, params"
+    "schedule_key, logical_time, logical_tz, params, no_retry"
 )
 
 
@@ -115,6 +126,7 @@ class _Ended:
     logical_time: str | None
     logical_tz: str | None
     params: str
+    no_retry: int
 
 
 def status_exit_code(status: str, exit_code: int | None) -> int:

@@ -123,7 +123,7 @@ def queue_task_run(
         requested_by=requested_by,
         params=resolved.stored(),
         batch_id=batch_id,
-        max_attempts=1 + entry.spec.retry.attempts,
+        max_attempts=1 + entry.spec.retry.extra_attempts,
         schedule_key=schedule_key,
         logical_time=at,
         logical_tz=tz_name,

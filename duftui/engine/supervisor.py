@@ -54,6 +54,7 @@ from duftui.engine.process import (
     spawn_error_message,
 )
 from duftui.engine.recovery import recover_lost
+from duftui.engine.run_messages import fail_message, result_message
 from duftui.engine.streams import classify, level_of_name, parse_marker
 from duftui.engine.wake import Doorbell, WakeListener
 from duftui.store.db import ChangeWatcher, Store, driver, passing_error
@@ -566,6 +567,15 @@ class Supervisor:
             run_id = handle.run_id
             self.writer.call(lambda conn: record_output(conn, run_id, path, stage))
             return f"output file: {path}", Level.INFO
+        if message.kind in ("result", "fail"):
+            write, shown, level = (
+                result_message(handle.run_id, data, handle.masker)
+                if message.kind == "result"
+                else fail_message(handle.run_id, data)
+            )
+            if write is not None:
+                self.writer.call(write)
+            return shown, level
         return line, Level.INFO
 
     def _progress(self, handle: RunHandle, data: dict[str, Any]) -> None:

@@ -134,10 +134,13 @@ CREATE INDEX ix_audit_ts ON audit (ts);
 """
 
 # Pruning: a deleted run's fires are found by run and batch, old fires by their time.
+# A run's result (duftui.task.result) and a task's own "do not retry" (duftui.task.fail).
 V3 = """
 CREATE INDEX ix_fire_run ON fire (run_id);
 CREATE INDEX ix_fire_batch ON fire (batch_id);
 CREATE INDEX ix_fire_time ON fire (fire_time);
+ALTER TABLE run ADD COLUMN result TEXT;
+ALTER TABLE run ADD COLUMN no_retry INTEGER NOT NULL DEFAULT 0;
 """
 
 MIGRATIONS: list[tuple[int, str]] = [(1, V1), (3, V3)]

@@ -289,8 +289,10 @@ def _reclaim(store: Store, db: sqlite3.Connection, result: PruneResult) -> int:
             for _ in range(step):
                 db.execute("PRAGMA incremental_vacuum(1)")
         freed += step
-    # The file shrinks when the WAL is copied back; wait for no reader.
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # The file shrinks when the WAL is copied back. A passive checkpoint never blocks the
+    # daemon's writers (TRUNCATE would, while it waits for readers); what it cannot copy
+    # now, the next checkpoint does.
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     return freed
 
 

@@ -258,3 +258,13 @@ def acknowledge(conn: Connection, run_id: int, user: str) -> bool:
         .values(acknowledged_at=utcnow(), acknowledged_by=user)
     )
     return result.rowcount > 0
+
+
+def set_result(conn: Connection, run_id: int, value: str) -> None:
+    """The run's result: JSON text from `duftui.task.result`, already masked."""
+    driver(conn).execute("UPDATE run SET result = ? WHERE id = ?", (value, run_id))
+
+
+def refuse_retry(conn: Connection, run_id: int) -> None:
+    """The task said its failure is permanent (`duftui.task.fail(…, retry=False)`)."""
+    driver(conn).execute("UPDATE run SET no_retry = 1 WHERE id = ?", (run_id,))

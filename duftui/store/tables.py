@@ -85,6 +85,8 @@ class Run(SQLModel, table=True):
     progress_done: float | None = None
     progress_total: float | None = None
     output_dir: str | None = None
+    result: str | None = None
+    no_retry: bool = False
 
     @property
     def task(self) -> str:

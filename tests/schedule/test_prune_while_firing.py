@@ -80,7 +80,10 @@ def test_prune_a_million_runs_while_the_daemon_fires_every_second(ws: Workspace)
         assert pruned.returncode == 0, pruned.stderr
         result = json.loads(pruned.stdout)
         count_after = _fires(ws)
-        wait_for(lambda: _fires(ws) >= count_after + 2, timeout=60)
+        try:
+            wait_for(lambda: _fires(ws) >= count_after + 2, timeout=120)
+        except AssertionError:
+            raise AssertionError("no fires after the prune:\n" + daemon.output()[-3000:]) from None
     finally:
         daemon.signal(signal.SIGTERM)
         daemon.wait(timeout=120)

@@ -138,7 +138,7 @@ def run(ctx: TaskFormContext) -> ComposeResult:
 
 
 def retry(ctx: TaskFormContext) -> ComposeResult:
-    yield row(ctx, "retry.attempts", "attempts", "int", placeholder="0 (extra attempts)")
+    yield row(ctx, "retry.retries", "retries", "int", placeholder="0 (extra attempts)")
     yield row(ctx, "retry.delay", "delay", "duration", placeholder="30s")
     yield row(ctx, "retry.backoff", "backoff", "float", placeholder="2.0 (1.0 = fixed delay)")
     yield row(ctx, "retry.max_delay", "max delay", "duration", placeholder="30m")

@@ -67,10 +67,10 @@ def task_overview(
         facts.add_row("needs", Text(", ".join(spec.needs)))
     if spec.timeout:
         facts.add_row("timeout", format_duration(spec.timeout))
-    if spec.retry.attempts:
+    if spec.retry.extra_attempts:
         facts.add_row(
             "retry",
-            f"{spec.retry.attempts} more attempt(s), first after "
+            f"{spec.retry.extra_attempts} more attempt(s), first after "
             f"{format_duration(spec.retry.delay)}, ×{spec.retry.backoff:g}",
         )
     preview = _preview(session, catalogue, entry.key, now)
