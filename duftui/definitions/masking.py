@@ -123,7 +123,7 @@ def _base64_cores(data: bytes) -> set[str]:
 def _url_forms(text: str) -> set[str]:
     forms = {quote(text, safe=""), quote(text), quote_plus(text), quote_plus(text, safe="/")}
     lower = {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in forms}
-    return forms | lower
+    return forms | lower | {f.lower() for f in forms}
 
 
 def _escape_forms(text: str) -> set[str]:
@@ -159,10 +159,11 @@ def encoded_forms(secret: str, users: frozenset[str] = frozenset()) -> frozenset
     Raw; JSON string (with and without `ensure_ascii`, `/` escaped or not); Python `repr`
     of the str and of its UTF-8 bytes, both quote styles, `ascii()`; those escaped once
     more (a JSON string holding a repr, a repr of a JSON text); URL/percent encoding
-    (`quote`, `quote_plus`, upper and lower hex); HTML; base64 (standard and URL-safe,
-    with and without padding) of the value and of `user:value` for each user, and the
-    alignment-independent core of the value inside any base64 text; and the value with
-    every character written as `\\xHH` or `\\uHHHH`.
+    (`quote`, `quote_plus`, upper and lower hex, all lower case); HTML; base64 (standard
+    and URL-safe, with and without padding) of the value and of `user:value` for each
+    user, and the alignment-independent core of the value, and of its JSON and repr
+    escapes, inside any base64 text; and the value with every character written as
+    `\\xHH` or `\\uHHHH`.
     """
     if len(secret) < MIN_SECRET_LENGTH:
         return frozenset({secret})  # only literal values get here; their forms are words
@@ -176,7 +177,8 @@ def encoded_forms(secret: str, users: frozenset[str] = frozenset()) -> frozenset
     forms |= _url_forms(secret)
     forms |= {html.escape(secret), html.escape(secret, quote=False)}
     forms |= _base64_forms(data)
-    forms |= _base64_cores(data)
+    for form in {secret} | level1:  # base64 of a JSON or repr text holding the secret
+        forms |= _base64_cores(form.encode("utf-8", errors="surrogatepass"))
     for user in users:
         forms |= _base64_forms(f"{user}:{secret}".encode("utf-8", errors="surrogatepass"))
     forms |= _escape_forms(secret)

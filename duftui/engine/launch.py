@@ -102,10 +102,12 @@ def connection_values(
 ) -> dict[str, Any]:
     """A connection as the plain dict a task receives, secrets resolved."""
     if isinstance(connection, DuftConnection):
-        return {
+        values = {
             param: resolver.value(spec.value, f"connection {name}.{param}")
             for param, spec in connection.params.items()
         }
+        _mask_with_users(values, connection, resolver)
+        return values
     data = {}
     for key in type(connection).model_fields:
         if key == "description":

@@ -14,6 +14,7 @@ attachments. A binary attachment in which a secret shows is left out, with a not
 from __future__ import annotations
 
 import mimetypes
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ def build_message(notify: Notify, notice: Notice, sender: str, at: Any) -> Email
     if notify.embed_output:
         body += _embedded(notice.files, limit)
     if notice.status != "succeeded" and notify.log_lines and notice.tail:
-        lines = notice.tail[-notify.log_lines :]
+        lines = _masked_tail(notice.tail[-notify.log_lines :], notice.masker)
         body += f"\nLast {len(lines)} log lines:\n" + "\n".join(lines) + "\n"
     attach = [p for p in notice.files if p.is_file()] if notify.attach_output else []
     total = sum(p.stat().st_size for p in attach)
@@ -110,6 +111,20 @@ def build_message(notify: Notify, notice: Notice, sender: str, at: Any) -> Email
         params = {"charset": notice.encoding} if main == "text" else {}
         message.add_attachment(data, maintype=main, subtype=sub, filename=name, params=params)
     return message
+
+
+_TAIL_LABEL = re.compile(r"\S+ +")
+
+
+def _masked_tail(lines: list[str], masker: Masker) -> list[str]:
+    """The log lines without their "stdout  " labels are masked as one block, so a
+    secret printed over two lines is found as the supervisor finds it in the log."""
+    if not masker:
+        return lines
+    labels = [m.group(0) if (m := _TAIL_LABEL.match(line)) else "" for line in lines]
+    texts = masker.mask_lines([line[len(label):] for line, label in zip(lines, labels,
+                                                                         strict=True)])
+    return [label + text for label, text in zip(labels, texts, strict=True)]
 
 
 def _masked_attachment(data: bytes, text: bool, notice: Notice) -> bytes | None:
