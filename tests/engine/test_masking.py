@@ -211,3 +211,54 @@ def test_a_short_secret_is_refused_with_its_reference(ws: Workspace, monkeypatch
     assert run.status == RunStatus.FAILED
     assert run.error.startswith("not started: parameter token: environment variable "
                                 "SHORT_TOKEN_FOR_TEST holds a value shorter than 6 characters")
+
+
+def test_validate_names_a_short_secret_by_its_reference(ws: Workspace) -> None:
+    from tests.conftest import Cli
+
+    SecretStore(secrets_file()).set("db.password", "abc12")
+    (ws.root / "connections.toml").write_text(
+        '[db]\ntype = "duft"\n'
+        '[db.params.password]\ntype = "password"\nvalue = { secret = "db.password" }\n')
+    result = Cli(ws.root)("validate")
+    assert ("connections.toml: db.password: secret 'db.password' holds a value shorter than "
+            "6 characters") in result.output
+    assert "abc12" not in result.output
+
+
+def test_every_part_of_a_mail_is_masked(tmp_path) -> None:
+    """Subject, body, log lines (a secret cut over two of them), embedded output and text
+    attachments are masked; a binary attachment showing a secret is left out."""
+    import base64
+
+    from duftui.definitions.models import Notify
+    from duftui.steps.notify import Notice, build_message
+
+    csv = tmp_path / "out.csv"
+    csv.write_text(f"name,secret\nx,{HARD}\n")
+    blob = tmp_path / "out.bin"
+    blob.write_bytes(b"\x00\x01" + json.dumps(TOKEN).encode() + b"\xff")
+    notify = Notify(on_failure=["ops@example.org"], subject="{task} {params[token]}",
+                    body="token={params[token]} {error}", attach_output=True,
+                    embed_output=True)
+    notice = Notice(
+        fields={"task": "p/t", "params": {"token": TOKEN}, "error": f"bad {HARD!r}"},
+        status="failed", error=f"login failed: {json.dumps(HARD)}", files=[csv, blob],
+        tail=["stdout  " + HARD[:4], "stdout  " + HARD[4:], "stderr  done"],
+        masker=Masker([HARD, TOKEN], users=["alice"]),
+    )
+    message = build_message(notify, notice, "duftui@example.org", None)
+    raw = message.as_bytes()
+    parts = [str(message["Subject"])] + [str(p.get_content()) for p in message.walk()
+                                         if not p.is_multipart()]
+    assert message["Subject"] == f"p/t {MASK}"
+    body = message.get_body(("plain",)).get_content()
+    assert f"stdout  {MASK}\nstdout  {MASK}\nstderr  done" in body
+    assert "out.bin is not attached: a secret shows in it." in body
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content() == f"name,secret\nx,{MASK}\n"
+    for secret in (HARD, TOKEN):
+        for piece in (secret[i:i + 5] for i in range(len(secret) - 4)):
+            assert all(piece not in part for part in parts), piece
+            assert piece.encode() not in raw
+        assert base64.b64encode(secret.encode()) not in raw
