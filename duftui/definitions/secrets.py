@@ -1,4 +1,4 @@
-"""The user's secrets file and references to it (DESIGN §3), plus log masking.
+"""The user's secrets file and references to it (DESIGN §3); masking is in `masking`.
 
 The file is TOML, mode 0600, outside the workspace. Names may contain dots
 ("clinic-sftp.password"); they are stored as quoted keys, and nested tables are read
@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 
 import tomli_w
 
+from duftui.definitions.masking import MASK, MIN_SECRET_LENGTH, Masker
+
 if TYPE_CHECKING:
     from duftui.definitions.common import SecretRef
 
+__all__ = ["MASK", "Masker", "SecretError", "SecretStore", "check_secret_name", "resolve_ref"]
 
-MASK = "********"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
@@ -110,72 +112,17 @@ def resolve_ref(
             raise SecretError(
                 f"environment variable {ref.env} is not set; export it before starting duftui"
             )
-        return env[ref.env]
+        return _long_enough(env[ref.env], f"environment variable {ref.env}")
     assert ref.secret is not None
-    return store.get(ref.secret)
+    return _long_enough(store.get(ref.secret), f"secret {ref.secret!r}")
 
 
-class Masker:
-    """Replaces every known secret value in a text with ********.
-
-    It runs on each log line before the line is stored or shown, so a script that prints
-    its own password does not leak it. Overlapping or nested matches are hidden as one
-    stretch, so no part of a longer secret stays visible.
-    """
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._values: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-        self.add(secrets)
-
-    def add(self, secrets: Iterable[str]) -> None:
-        changed = False
-        for value in secrets:
-            if value and value not in self._values:
-                self._values.add(value)
-                changed = True
-        if changed:
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-
-    def __bool__(self) -> bool:
-        return bool(self._values)
-
-    def mask(self, text: str) -> str:
-        """Replace every stretch of text covered by some secret with one MASK.
-
-        Matches may overlap ("abc" and "cde" in "abcde"); a leftmost-first regex would
-        leave "de" visible, so all occurrences are found and merged first.
-        """
-        if self._pattern is None or not self._pattern.search(text):
-            return text
-        spans: list[tuple[int, int]] = []
-        for value in self._values:
-            start = text.find(value)
-            while start != -1:
-                spans.append((start, start + len(value)))
-                start = text.find(value, start + 1)
-        spans.sort()
-        pieces: list[str] = []
-        position = 0
-        end = -1
-        for start, stop in spans:
-            if start > end:
-                if end >= 0:
-                    pieces.append(MASK)
-                pieces.append(text[position:start])
-            end = max(end, stop)
-            position = end
-        pieces.append(MASK)
-        pieces.append(text[position:])
-        return "".join(pieces)
-
-    def mask_value(self, value: object) -> object:
-        """Mask strings inside nested dicts and lists (for params stored as JSON)."""
-        if isinstance(value, str):
-            return self.mask(value)
-        if isinstance(value, dict):
-            return {k: self.mask_value(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.mask_value(v) for v in value]
-        return value
+def _long_enough(value: str, what: str) -> str:
+    """Refuse a secret too short to be masked without hiding ordinary words of the log."""
+    if 0 < len(value) < MIN_SECRET_LENGTH:
+        raise SecretError(
+            f"{what} holds a value shorter than {MIN_SECRET_LENGTH} characters; duftui "
+            f"cannot mask so short a secret in logs without hiding ordinary text: use a "
+            f"longer one"
+        )
+    return value

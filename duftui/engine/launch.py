@@ -20,8 +20,14 @@ from typing import Any, Protocol
 from duftui import locations
 from duftui.compat.duft import SHIM_DIR, script_uses_duft
 from duftui.definitions.common import SecretRef
-from duftui.definitions.connections import Connection, DuftConnection, SqliteConnection
+from duftui.definitions.connections import (
+    Connection,
+    DuftConnection,
+    SqliteConnection,
+    secret_refs,
+)
 from duftui.definitions.loader import Catalogue, TaskEntry
+from duftui.definitions.masking import USER_FIELDS
 from duftui.definitions.models import Task
 from duftui.definitions.schedules import schedule_key
 from duftui.definitions.secrets import MASK, Masker, SecretError, SecretStore, resolve_ref
@@ -96,10 +102,12 @@ def connection_values(
 ) -> dict[str, Any]:
     """A connection as the plain dict a task receives, secrets resolved."""
     if isinstance(connection, DuftConnection):
-        return {
+        values = {
             param: resolver.value(spec.value, f"connection {name}.{param}")
             for param, spec in connection.params.items()
         }
+        _mask_with_users(values, connection, resolver)
+        return values
     data = {}
     for key in type(connection).model_fields:
         if key == "description":
@@ -107,7 +115,16 @@ def connection_values(
         data[key] = resolver.value(getattr(connection, key), f"connection {name}.{key}")
     if isinstance(connection, SqliteConnection):
         data["path"] = str((workspace / connection.path).resolve())
+    _mask_with_users(data, connection, resolver)
     return data
+
+
+def _mask_with_users(data: dict[str, Any], connection: Connection, resolver: Resolver) -> None:
+    """Mask `user:password` (HTTP basic auth) with the connection's user names too."""
+    users = [str(v) for k, v in data.items() if k.lower() in USER_FIELDS and v]
+    if users:
+        resolver.masker.add((str(data[f]) for f, _ in secret_refs(connection)
+                             if data.get(f) is not None), users)
 
 
 def run_params(catalogue: Catalogue, entry: TaskEntry, run: QueuedRun, resolver: Resolver) -> dict:

@@ -529,7 +529,7 @@ class Supervisor:
                 kept_levels.append(level)
             lines, levels = kept_lines, kept_levels
         if handle.masker:
-            lines = [handle.masker.mask(line) for line in lines]
+            lines = handle.masker.mask_lines(lines)
         self._remember(handle, stream, lines, levels)
         self.writer.add_block(handle.run_id, stream, lines, levels)
         self._emit(RunLines(run_id=handle.run_id, task_key=handle.task_key, count=len(lines)))

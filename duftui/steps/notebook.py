@@ -12,7 +12,9 @@ same live log, cancel, timeout and resource accounting as a script. This module:
 - stops at the first failing cell, logging its number, exception and traceback;
 - on SIGTERM (cancel or timeout from the supervisor) interrupts the running cell, then
   shuts the kernel down; no kernel outlives the run;
-- saves the executed notebook, secrets masked, as an output file of the run.
+- saves the executed notebook, secrets masked in every common encoding (the injected
+  parameters cell holds their `repr`), as an output file of the run, and masks the
+  kernel's own log (what a cell's subprocesses wrote to stderr) in the run's folder.
 """
 
 from __future__ import annotations
@@ -30,15 +32,14 @@ from nbformat import NotebookNode
 
 from duftui import task
 from duftui.compat.duft import SHIM_DIR, uses_duft
-from duftui.definitions.connections import secret_refs
-from duftui.definitions.secrets import Masker
-from duftui.engine.params import declared_params
 from duftui.engine.streams import strip_ansi
 from duftui.steps.context import StepContext
+from duftui.steps.masking import run_masker
 from duftui.steps.notebook_kernel import CellResult, KernelError, KernelSession
-from duftui.steps.notebook_output import OutputRelay, mask_notebook
+from duftui.steps.notebook_output import OutputRelay, mask_file, mask_notebook
 from duftui.steps.notebook_params import Injection, inject_parameters
 
+KERNEL_LOG = "kernel.log"
 EXIT_FAILED = 1
 EXIT_SETUP = 2
 EXIT_STOPPED = 128 + signal.SIGTERM
@@ -61,7 +62,7 @@ def run_notebook(ctx: StepContext) -> int:
     stop = threading.Event()
     _stop_on_signals(stop)
     session = KernelSession(
-        kernel_name, cwd, _kernel_env(spec.run.duft, notebook), ctx.output_dir / "kernel.log", stop
+        kernel_name, cwd, _kernel_env(spec.run.duft, notebook), ctx.output_dir / KERNEL_LOG, stop
     )
     outcome = "failed"
     code = EXIT_FAILED
@@ -208,30 +209,13 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signum, handler)
 
 
-def _masker(ctx: StepContext) -> Masker:
-    """Every secret value this run holds, to hide them in the saved notebook."""
-    masker = Masker()
-    for name in ctx.spec.run.connections:
-        connection = ctx.catalogue.connections.get(name)
-        values = ctx.connections.get(name, {})
-        if connection is None:
-            continue
-        masker.add(
-            str(values[field])
-            for field, _ref in secret_refs(connection)
-            if values.get(field) is not None
-        )
-    for name, (param, _origin) in declared_params(ctx.catalogue, ctx.entry).items():
-        if (param.secret or param.is_reference) and ctx.params.get(name) is not None:
-            masker.add([str(ctx.params[name])])
-    return masker
-
-
 def _save(notebook: NotebookNode, ctx: StepContext, path: Path, outcome: str) -> Path | None:
     """Write the executed notebook into the run's folder (secrets masked)."""
     target = ctx.output_dir / path.name
     try:
-        mask_notebook(notebook, _masker(ctx))
+        masker = run_masker(ctx)
+        mask_file(ctx.output_dir / KERNEL_LOG, masker)
+        mask_notebook(notebook, masker)
         notebook.metadata["duftui"] = {
             "run_id": ctx.run_id,
             "task": ctx.entry.key,

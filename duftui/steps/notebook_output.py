@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from nbformat import NotebookNode
 from nbformat.v4 import output_from_msg
 
-from duftui.definitions.secrets import Masker
+from duftui.definitions.masking import Masker
 from duftui.task import MARKER
 
 TEXT_LIMIT = 20_000
@@ -166,3 +167,13 @@ def mask_notebook(notebook: NotebookNode, masker: Masker) -> None:
 
 def _joined(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
+
+
+def mask_file(path: Path, masker: Masker) -> None:
+    """Mask a text file of the run's folder in place (kept when it holds no secret)."""
+    if not masker or not path.is_file():
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    masked = masker.mask(text)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")

@@ -5,11 +5,16 @@ Subject and body are templates: `{task}`, `{name}`, `{project}`, `{run_id}`, `{s
 `{files}`, `{rows}` and `{params[NAME]}` (plus `parse(…)` date templates). The output can
 be attached or embedded in the body, up to `max_attach_kb`; a failure mail carries the
 last `log_lines` lines of the log.
+
+The step runner's lines reach the mail before the supervisor masks the log stream, so the
+mail is masked here, whole: subject, body (error, log lines, embedded output) and text
+attachments. A binary attachment in which a secret shows is left out, with a note.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -17,6 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from duftui.definitions.masking import Masker
 from duftui.definitions.models import Notify
 from duftui.engine.templates import TemplateError, expand
 from duftui.steps.errors import StepError
@@ -41,6 +47,7 @@ class Notice:
     files: list[Path] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
+    masker: Masker = field(default_factory=Masker)
 
 
 class _Keep(dict):
@@ -69,7 +76,8 @@ def build_message(notify: Notify, notice: Notice, sender: str, at: Any) -> Email
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(recipients_for(notify, notice.status))
-    message["Subject"] = render(notify.subject or DEFAULT_SUBJECT, notice.fields, at).replace(
+    mask = notice.masker.mask
+    message["Subject"] = mask(render(notify.subject or DEFAULT_SUBJECT, notice.fields, at)).replace(
         "\n", " "
     )
     body = render(notify.body or DEFAULT_BODY, notice.fields, at)
@@ -79,7 +87,7 @@ def build_message(notify: Notify, notice: Notice, sender: str, at: Any) -> Email
     if notify.embed_output:
         body += _embedded(notice.files, limit)
     if notice.status != "succeeded" and notify.log_lines and notice.tail:
-        lines = notice.tail[-notify.log_lines :]
+        lines = _masked_tail(notice.tail[-notify.log_lines :], notice.masker)
         body += f"\nLast {len(lines)} log lines:\n" + "\n".join(lines) + "\n"
     attach = [p for p in notice.files if p.is_file()] if notify.attach_output else []
     total = sum(p.stat().st_size for p in attach)
@@ -89,15 +97,55 @@ def build_message(notify: Notify, notice: Notice, sender: str, at: Any) -> Email
             f"{notify.max_attach_kb} KiB, max_attach_kb.)\n"
         )
         attach = []
-    message.set_content(body)
+    parts = []
     for path in attach:
         kind, _ = mimetypes.guess_type(path.name)
         main, sub = (kind or "application/octet-stream").split("/", 1)
+        data = _masked_attachment(path.read_bytes(), main == "text", notice)
+        if data is None:
+            body += f"\n({mask(path.name)} is not attached: a secret shows in it.)\n"
+            continue
+        parts.append((data, main, sub, mask(path.name)))
+    message.set_content(mask(body))
+    for data, main, sub, name in parts:
         params = {"charset": notice.encoding} if main == "text" else {}
-        message.add_attachment(
-            path.read_bytes(), maintype=main, subtype=sub, filename=path.name, params=params
-        )
+        message.add_attachment(data, maintype=main, subtype=sub, filename=name, params=params)
     return message
+
+
+_TAIL_LABEL = re.compile(r"\S+ +")
+
+
+def _masked_tail(lines: list[str], masker: Masker) -> list[str]:
+    """The log lines without their "stdout  " labels are masked as one block, so a
+    secret printed over two lines is found as the supervisor finds it in the log."""
+    if not masker:
+        return lines
+    labels = [m.group(0) if (m := _TAIL_LABEL.match(line)) else "" for line in lines]
+    texts = masker.mask_lines([line[len(label):] for line, label in zip(lines, labels,
+                                                                         strict=True)])
+    return [label + text for label, text in zip(labels, texts, strict=True)]
+
+
+def _masked_attachment(data: bytes, text: bool, notice: Notice) -> bytes | None:
+    """A text attachment with its secrets masked; a binary one as it is, or None when a
+    secret shows in its bytes (it cannot be masked without breaking the file)."""
+    masker = notice.masker
+    if not masker:
+        return data
+    if text:
+        try:
+            decoded = data.decode(notice.encoding)
+        except (UnicodeDecodeError, LookupError):
+            text = False
+        else:
+            return masker.mask(decoded).encode(notice.encoding, errors="replace")
+    as_text = data.decode("latin-1")
+    if masker.mask(as_text) != as_text or masker.mask(data.decode("utf-8", "replace")) != (
+        data.decode("utf-8", "replace")
+    ):
+        return None
+    return data
 
 
 def _embedded(files: list[Path], limit: int) -> str:

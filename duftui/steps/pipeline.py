@@ -239,6 +239,7 @@ def _notify(
     started_at: datetime,
     took: float,
 ) -> None:
+    from duftui.steps.masking import run_masker
     from duftui.steps.notify import Notice, send
 
     notify = ctx.spec.notify
@@ -273,6 +274,7 @@ def _notify(
         files=files,
         tail=list(reporter.tail),
         encoding=(ctx.spec.output or Output()).encoding,
+        masker=run_masker(ctx),
     )
     with reporter.step("notify") as info:
         sent = send(notify, notice, values, ctx.logical_time)

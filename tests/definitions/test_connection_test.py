@@ -310,7 +310,7 @@ def test_smb_server_down(ws: Path) -> None:
             "port": port,
             "share": "scans",
             "username": "u",
-            "password": "p",
+            "password": "p-long",
         },
     )
     ok, message = probe(ws, "share", timeout=3)

@@ -150,7 +150,7 @@ def test_good_secret_names() -> None:
 def test_resolve_env_reference() -> None:
     store = SecretStore(Path("/nonexistent/secrets.toml"))
     ref = SecretRef(env="CLINIC_PASSWORD")
-    assert resolve_ref(ref, store, {"CLINIC_PASSWORD": "pw"}) == "pw"
+    assert resolve_ref(ref, store, {"CLINIC_PASSWORD": "pw-long"}) == "pw-long"
     with pytest.raises(SecretError) as caught:
         resolve_ref(ref, store, {})
     assert str(caught.value) == (
@@ -168,8 +168,8 @@ def test_resolve_env_reference_reads_the_process_environment(
 
 def test_resolve_secret_reference(secrets_path: Path) -> None:
     store = SecretStore(secrets_path)
-    store.set("clinic.password", "pw")
-    assert resolve_ref(SecretRef(secret="clinic.password"), store, {}) == "pw"
+    store.set("clinic.password", "pw-long")
+    assert resolve_ref(SecretRef(secret="clinic.password"), store, {}) == "pw-long"
     with pytest.raises(SecretError) as caught:
         resolve_ref(SecretRef(secret="clinic.pasword"), store, {})
     assert str(caught.value) == (
