@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from duftui.commands.common import (
+    COUNT,
+    WHEN,
     Context,
+    WholeNumber,
     echo_json,
     local_time,
     parse_when,
@@ -43,9 +46,11 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice([t.value for t in Trigger]),
             help="Repeatable.",
         ),
-        click.option("--since", help="From this time: 2026-11-01, 2026-11-01T06:00, 2h, 7d."),
-        click.option("--until", help="Before this time (same forms as --since)."),
-        click.option("--batch", "batch_id", type=int, help="Only runs of this batch."),
+        click.option("--since", type=WHEN,
+                     help="From this time: 2026-11-01, 2026-11-01T06:00, 2h, 7d."),
+        click.option("--until", type=WHEN, help="Before this time (same forms as --since)."),
+        click.option("--batch", "batch_id", type=WholeNumber(1, what="batch id"),
+                     help="Only runs of this batch."),
         click.option("--dead", is_flag=True, help="Only dead runs that need attention."),
     ]
     for option in reversed(options):
@@ -66,7 +71,6 @@ def build_filter(
 ) -> RunFilter:
     from duftui.store.runs import RunFilter
 
-
     if task_key and "/" not in task_key:
         try:
             task_key = ctx.catalogue().task(task_key).key
@@ -86,7 +90,8 @@ def build_filter(
 
 @click.command()
 @filter_options
-@click.option("--limit", default=50, show_default=True, help="How many runs, newest first.")
+@click.option("--limit", type=COUNT, default=50, show_default=True,
+              help="How many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def runs(ctx: Context, limit: int, as_json: bool, **filters: Any) -> None:
@@ -94,7 +99,7 @@ def runs(ctx: Context, limit: int, as_json: bool, **filters: Any) -> None:
     from duftui.store.runs import list_runs
 
     flt = build_filter(ctx, **filters)
-    with ctx.store().read() as conn:
+    with ctx.existing_store().read() as conn:
         found = list_runs(conn, flt, limit=limit)
     if as_json:
         echo_json([run.model_dump(mode="json") for run in found])
@@ -151,7 +156,7 @@ def export(ctx: Context, csv_path: str | None, json_path: str | None, **filters:
     target = csv_path or json_path
     writer = export_csv if csv_path else export_json
     with _open_out(target) as out:
-        count = writer(ctx.store(), out, flt)
+        count = writer(ctx.existing_store(), out, flt)
     if target != "-":
         click.echo(f"exported {count} runs to {target}", err=True)
 
