@@ -216,7 +216,14 @@ def schedule_next(
     with ctx.existing_store().read() as conn:
         found_table, unknown = entries(conn, catalogue, now)
         alive = daemon_alive(conn)
-    fires = upcoming(found_table, unknown, now, limit=count, owners=owners, after=after)
+    try:
+        fires = upcoming(found_table, unknown, now, limit=count, owners=owners, after=after)
+    except OverflowError:
+        raise click.BadParameter(
+            f"{after.isoformat(timespec='seconds')} is too close to the end of the calendar "
+            "(9999-12-31) to list the fires after it; give an earlier time",
+            param_hint="'--from'",
+        ) from None
     if as_json:
         echo_json([f.as_dict() for f in fires])
         return

@@ -304,10 +304,16 @@ def retry_cmd(ctx: Context, run_id: int) -> None:
 @pass_context
 def ack_cmd(ctx: Context, run_id: int) -> None:
     """Acknowledge a dead run so it leaves the "needs attention" list."""
-    from duftui.engine.control import acknowledge_dead
+    from duftui.engine.control import ControlError, acknowledge_dead
     from duftui.store.audit import current_user
+    from duftui.store.runs import get_run
 
-    _control(ctx, lambda conn: acknowledge_dead(conn, run_id, user=current_user()))
+    def ack(conn: Any) -> Any:
+        if get_run(conn, run_id) is None:
+            raise ControlError(f"no run #{run_id}")
+        return acknowledge_dead(conn, run_id, user=current_user())
+
+    _control(ctx, ack)
 
 
 def _control(ctx: Context, action: Any) -> Any:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,6 +17,7 @@ from duftui.commands.common import (
     Context,
     WholeNumber,
     echo_json,
+    fail,
     local_time,
     parse_when,
     pass_context,
@@ -155,8 +158,16 @@ def export(ctx: Context, csv_path: str | None, json_path: str | None, **filters:
     flt = build_filter(ctx, **filters)
     target = csv_path or json_path
     writer = export_csv if csv_path else export_json
-    with _open_out(target) as out:
-        count = writer(ctx.existing_store(), out, flt)
+    store = ctx.existing_store()
+    new_file = target != "-" and not os.path.lexists(target)
+    try:
+        with _open_out(target) as out:
+            count = writer(store, out, flt)
+    except OSError as exc:
+        if new_file and Path(target).is_file():
+            Path(target).unlink()  # a file this export created: never leave half of it
+        reason = (exc.strerror or str(exc)).lower()
+        fail(f"cannot write the export to {target}: {reason}; nothing was exported")
     if target != "-":
         click.echo(f"exported {count} runs to {target}", err=True)
 
