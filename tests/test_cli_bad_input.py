@@ -345,6 +345,13 @@ CASES = [
     ),
     Case(
         "workspace",
+        "workspace-typo-console",
+        (),
+        f"duftui: workspace {{tmp}}/typo/path does not exist; {WHERE}",
+        workspace="{tmp}/typo/path",
+    ),
+    Case(
+        "workspace",
         "workspace-is-a-file",
         ("tasks",),
         usage("'--workspace' / '-w'", "Directory '{ws}/connections.toml' is a file."),
