@@ -14,9 +14,58 @@ import click
 from duftui.context import Context
 from duftui.definitions.durations import parse_duration
 
-__all__ = ["Context", "ago", "echo_json", "fail", "local_time", "parse_when", "pass_context", "table"]
+__all__ = [
+    "COUNT",
+    "RUN_ID",
+    "WHEN",
+    "Context",
+    "WholeNumber",
+    "ago",
+    "echo_json",
+    "fail",
+    "local_time",
+    "parse_when",
+    "pass_context",
+    "table",
+]
 
 pass_context = click.pass_obj
+
+SQLITE_INT_MAX = 2**63 - 1
+
+
+class WholeNumber(click.ParamType):
+    """A whole number within bounds, so no value reaches SQLite (64-bit integers) or a
+    loop that it would overflow or hang; the message gives the bounds."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int = SQLITE_INT_MAX, what: str | None = None) -> None:
+        self.low, self.high, self.what = low, high, what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip(), 10)
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+        if self.low <= number <= self.high:
+            return number
+        if self.what:
+            self.fail(
+                f"{value} is not a {self.what} ({self.what}s are whole numbers from "
+                f"{self.low} to {self.high})",
+                param,
+                ctx,
+            )
+        self.fail(f"{value} is out of range: give a whole number from {self.low} to "
+                  f"{self.high}", param, ctx)
+
+
+RUN_ID = WholeNumber(1, what="run id")
+COUNT = WholeNumber(1)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -45,26 +94,53 @@ def echo_json(value: Any) -> None:
 _RELATIVE = re.compile(r"^\d+(\.\d+)?(ms|s|m|h|d|w)")
 
 
-def parse_when(value: str | None, *, now: datetime | None = None) -> datetime | None:
+def parse_when(value: str | datetime | None, *, now: datetime | None = None) -> datetime | None:
     """ "2026-11-01", "2026-11-01T06:00", "today", or a duration ago like "2h" / "7d"."""
-    if value is None:
-        return None
+    if value is None or isinstance(value, datetime):
+        return value
     now = now or datetime.now(UTC)
     text = value.strip()
     if text == "today":
         local = datetime.now().astimezone()
         return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-    if _RELATIVE.match(text):
-        return now - parse_duration(text)
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if _RELATIVE.match(text):
+            try:
+                return now - parse_duration(text)
+            except ValueError as exc:
+                raise click.BadParameter(f"{value!r}: {exc}") from None
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r}: expected a date/time like 2026-11-01T06:00 or a duration like "
+                "2h or 7d"
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.astimezone()  # local wall-clock time as the user typed it
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
         raise click.BadParameter(
-            f"{value!r}: expected a date/time like 2026-11-01T06:00 or a duration like 2h or 7d"
+            f"{value!r} is outside the dates duftui can handle (years 1 to 9999); give a "
+            "shorter duration or a date"
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.astimezone()  # local wall-clock time as the user typed it
-    return parsed.astimezone(UTC)
+
+
+class When(click.ParamType):
+    """A time option (`--since`, `--at` …) parsed when the command line is, so a bad value
+    is a usage error that names its option."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime | None:
+        try:
+            return parse_when(value)
+        except click.BadParameter as exc:
+            self.fail(exc.message, param, ctx)
+
+
+WHEN = When()
 
 
 def local_time(value: datetime | None, seconds: bool = True) -> str:

@@ -8,16 +8,34 @@ from typing import Any
 
 import click
 
-from duftui.commands.common import Context, ago, echo_json, fail, parse_when, pass_context, table
+from duftui.commands.common import (
+    COUNT,
+    WHEN,
+    Context,
+    WholeNumber,
+    ago,
+    echo_json,
+    fail,
+    parse_when,
+    pass_context,
+    table,
+)
+
+# Listing more fires than this is never useful and could take minutes (every second).
+MAX_FIRES = 10_000
+MAX_GRACE_S = 7 * 86_400
 
 
 def _duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
     from duftui.definitions.durations import parse_duration
 
     try:
-        return parse_duration(value).total_seconds()
+        seconds = parse_duration(value).total_seconds()
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    if seconds > MAX_GRACE_S:
+        raise click.BadParameter(f"{value!r} is too long: give at most 7d")
+    return seconds
 
 
 @click.group(invoke_without_command=True)
@@ -27,7 +45,7 @@ def _duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> flo
     help="Start in the background (new session, logs to .duftui/daemon.log); prints its pid.",
 )
 @click.option(
-    "--max-parallel", type=click.IntRange(min=1), help="Runs at once (default: the CPU count)."
+    "--max-parallel", type=WholeNumber(1, 10_000), help="Runs at once (default: the CPU count)."
 )
 @click.option(
     "--grace",
@@ -116,7 +134,7 @@ def daemon_stop(ctx: Context, timeout: float) -> None:
     be stopped (another host, not allowed, still draining after --timeout)."""
     from duftui.schedule.stop import stop_daemon
 
-    result = stop_daemon(ctx.store(), timeout)
+    result = stop_daemon(ctx.existing_store(), timeout)
     if result.stopped:
         click.echo(result.reason)
         return
@@ -141,7 +159,7 @@ def daemon_restart(
     `duftui daemon --detach` does. Under systemd, use `systemctl restart duftui` instead."""
     from duftui.schedule.stop import stop_daemon
 
-    result = stop_daemon(ctx.store(), timeout)
+    result = stop_daemon(ctx.existing_store(), timeout)
     if result.stopped:
         click.echo(result.reason, err=True)
     elif result.running:
@@ -154,7 +172,7 @@ def daemon_restart(
 @click.option(
     "-n",
     "fires",
-    type=click.IntRange(min=0),
+    type=WholeNumber(0, MAX_FIRES),
     default=None,
     help="How many fires to list (default: 10 schedules; with --all, every fire).",
 )
@@ -170,8 +188,9 @@ def status(ctx: Context, fires: int | None, every_fire: bool, as_json: bool) -> 
 
     now = datetime.now(UTC)
     limit = fires if fires is not None or every_fire else 10
-    with ctx.store().read() as conn:
-        found = collect(conn, ctx.catalogue(), now, fires=limit, every_fire=every_fire)
+    catalogue = ctx.catalogue()
+    with ctx.existing_store().read() as conn:
+        found = collect(conn, catalogue, now, fires=limit, every_fire=every_fire)
     if as_json:
         echo_json(found)
         sys.exit(0 if found["daemon"]["running"] else 3)
@@ -254,16 +273,19 @@ def schedule() -> None:
 
 @schedule.command("next")
 @click.argument("target")
-@click.option("-n", "count", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("-n", "count", type=WholeNumber(1, MAX_FIRES), default=10, show_default=True)
 @click.option(
     "--from",
     "start",
+    type=WHEN,
     help="List fires after this time (default: now), e.g. "
     "2026-03-29T00:00 (local time unless an offset is given).",
 )
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
-def schedule_next(ctx: Context, target: str, count: int, start: str | None, as_json: bool) -> None:
+def schedule_next(
+    ctx: Context, target: str, count: int, start: datetime | None, as_json: bool
+) -> None:
     """The next fires of TARGET (a task, or a project for its project schedules), with their
     UTC offsets and the schedule each comes from."""
     from duftui.schedule.lease import daemon_alive
@@ -278,10 +300,17 @@ def schedule_next(ctx: Context, target: str, count: int, start: str | None, as_j
         fail(f"{target}: its fires cannot be listed until the problems above are fixed")
     now = datetime.now(UTC)
     after = parse_when(start) or now
-    with ctx.store().read() as conn:
+    with ctx.existing_store().read() as conn:
         found_table, unknown = entries(conn, catalogue, now)
         alive = daemon_alive(conn)
-    fires = upcoming(found_table, unknown, now, limit=count, owners=owners, after=after)
+    try:
+        fires = upcoming(found_table, unknown, now, limit=count, owners=owners, after=after)
+    except OverflowError:
+        raise click.BadParameter(
+            f"{after.isoformat(timespec='seconds')} is too close to the end of the calendar "
+            "(9999-12-31) to list the fires after it; give an earlier time",
+            param_hint="'--from'",
+        ) from None
     if as_json:
         echo_json([f.as_dict() for f in fires])
         return
@@ -330,6 +359,7 @@ def _owners(catalogue: Any, target: str) -> set[str]:
 @click.argument("target", required=False)
 @click.option(
     "--since",
+    type=WHEN,
     default="7d",
     show_default=True,
     help="Fires recorded since (a duration ago like 2h, or a date).",
@@ -340,13 +370,13 @@ def _owners(catalogue: Any, target: str) -> set[str]:
     multiple=True,
     type=click.Choice(["queued", "skipped", "coalesced", "error"]),
 )
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=COUNT, default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def schedule_fires(
     ctx: Context,
     target: str | None,
-    since: str,
+    since: datetime,
     outcomes: tuple[str, ...],
     limit: int,
     as_json: bool,
@@ -358,7 +388,7 @@ def schedule_fires(
     if target:
         owners = _owners(ctx.catalogue(), target)
         prefix = next(iter(owners))
-    with ctx.store().read() as conn:
+    with ctx.existing_store().read() as conn:
         rows = recent_fires(
             conn, since=parse_when(since), outcomes=outcomes, key_prefix=prefix, limit=limit
         )

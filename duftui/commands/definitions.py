@@ -53,7 +53,7 @@ def tasks(ctx: Context, project: str | None, show_hidden: bool, as_json: bool) -
     from duftui.store.runs import last_runs_by_task
 
     catalogue = ctx.catalogue()
-    with ctx.store().read() as conn:
+    with ctx.existing_store().read() as conn:
         last = last_runs_by_task(conn)
     rows = []
     for key, entry in catalogue.tasks.items():
@@ -104,6 +104,7 @@ def tasks(ctx: Context, project: str | None, show_hidden: bool, as_json: bool) -
 @pass_context
 def locate(ctx: Context) -> None:
     """Print where duftui reads and writes things."""
+    ctx.check_workspace()
     click.echo(
         table(
             ["WHAT", "PATH"],

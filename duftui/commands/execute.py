@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from duftui.commands.common import Context, fail, parse_when, pass_context
+from duftui.commands.common import (
+    RUN_ID,
+    WHEN,
+    Context,
+    WholeNumber,
+    fail,
+    parse_when,
+    pass_context,
+)
 
 if TYPE_CHECKING:
     from duftui.engine.follow import Followed, LogFollower
@@ -23,12 +31,13 @@ if TYPE_CHECKING:
               help="Override a parameter that allows it (repeatable).")
 @click.option("--project", "is_project", is_flag=True, help="TARGET is a project: run all of it.")
 @click.option("--detach", is_flag=True, help="Only queue the run; a daemon or console runs it.")
-@click.option("--at", "at", help="Logical time for templates (default: now).")
+@click.option("--at", "at", type=WHEN, help="Logical time for templates (default: now).")
 @click.option("--no-dependants", is_flag=True, help="Do not run the tasks that need this one.")
-@click.option("--max-parallel", type=int, help="Parallel runs for an embedded supervisor.")
+@click.option("--max-parallel", type=WholeNumber(1, 10_000),
+              help="Parallel runs for an embedded supervisor.")
 @pass_context
 def run(ctx: Context, target: str, params: tuple[str, ...], is_project: bool, detach: bool,
-        at: str | None, no_dependants: bool, max_parallel: int | None) -> None:
+        at: datetime | None, no_dependants: bool, max_parallel: int | None) -> None:
     """Run a task now and follow its log; the exit code follows the run."""
     import anyio
 
@@ -190,9 +199,9 @@ def _print_line(item: Followed, line: LogLine, many: bool) -> None:
 
 
 @click.command()
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=RUN_ID)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the run ends.")
-@click.option("--tail", "tail_n", type=int, help="Only the last N lines.")
+@click.option("--tail", "tail_n", type=WholeNumber(0), help="Only the last N lines.")
 @click.option("--level", type=click.Choice(["debug", "info", "warning", "error"]),
               help="Only lines at or above this level.")
 @click.option("--timestamps", is_flag=True, help="Prefix each line with its time.")
@@ -208,7 +217,7 @@ def logs(ctx: Context, run_id: int, follow: bool, tail_n: int | None, level: str
     from duftui.store.runs import get_run
     from duftui.store.states import Level
 
-    store = ctx.store()
+    store = ctx.existing_store()
     with store.read() as conn:
         run = get_run(conn, run_id)
         if run is None:
@@ -258,7 +267,7 @@ def logs(ctx: Context, run_id: int, follow: bool, tail_n: int | None, level: str
 
 
 @click.command("cancel")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=RUN_ID)
 @click.option("--retry", "retry_only", is_flag=True, help="Cancel the waiting retry of RUN_ID.")
 @click.option("--reason", help="Why (recorded with the run).")
 @pass_context
@@ -273,7 +282,7 @@ def cancel_cmd(ctx: Context, run_id: int, retry_only: bool, reason: str | None) 
 
 
 @click.command("retry")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=RUN_ID)
 @pass_context
 def retry_cmd(ctx: Context, run_id: int) -> None:
     """Queue a finished run again now (use `duftui logs -f` on the new id to follow it)."""
@@ -283,7 +292,7 @@ def retry_cmd(ctx: Context, run_id: int) -> None:
 
     result = _control(ctx, lambda conn: retry_now(conn, ctx.catalogue(), run_id,
                                                   user=current_user()))
-    with ctx.store().read() as conn:
+    with ctx.existing_store().read() as conn:
         if daemon_alive(conn) is None:
             click.echo("note: no daemon is running; start `duftui daemon` or open the console "
                        "to run it", err=True)
@@ -291,14 +300,20 @@ def retry_cmd(ctx: Context, run_id: int) -> None:
 
 
 @click.command("ack")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=RUN_ID)
 @pass_context
 def ack_cmd(ctx: Context, run_id: int) -> None:
     """Acknowledge a dead run so it leaves the "needs attention" list."""
-    from duftui.engine.control import acknowledge_dead
+    from duftui.engine.control import ControlError, acknowledge_dead
     from duftui.store.audit import current_user
+    from duftui.store.runs import get_run
 
-    _control(ctx, lambda conn: acknowledge_dead(conn, run_id, user=current_user()))
+    def ack(conn: Any) -> Any:
+        if get_run(conn, run_id) is None:
+            raise ControlError(f"no run #{run_id}")
+        return acknowledge_dead(conn, run_id, user=current_user())
+
+    _control(ctx, ack)
 
 
 def _control(ctx: Context, action: Any) -> Any:
@@ -306,7 +321,7 @@ def _control(ctx: Context, action: Any) -> Any:
     from duftui.engine.wake import poke
 
     try:
-        with ctx.store().write() as conn:
+        with ctx.existing_store().write() as conn:
             result = action(conn)
     except ControlError as exc:
         fail(str(exc))
@@ -319,10 +334,11 @@ def _control(ctx: Context, action: Any) -> Any:
 @click.command()
 @click.argument("task")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE")
-@click.option("--at", "at", help="Logical time (default: now), e.g. 2026-03-29T02:30.")
+@click.option("--at", "at", type=WHEN,
+              help="Logical time (default: now), e.g. 2026-03-29T02:30.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
-def preview(ctx: Context, task: str, params: tuple[str, ...], at: str | None,
+def preview(ctx: Context, task: str, params: tuple[str, ...], at: datetime | None,
             as_json: bool) -> None:
     """Show resolved parameters, file names, the command and the final SQL, without running."""
     from duftui.engine.params import ParamError, parse_overrides

@@ -27,7 +27,7 @@ def explain(ctx: Context, task: str, at_text: str | None, as_json: bool) -> None
         fail(str(exc.args[0]), 4)
         return
     at = parse_when(at_text)
-    with ctx.store().read() as conn:
+    with ctx.existing_store().read() as conn:
         reasons = reasons_for(conn, catalogue, entry, datetime.now(UTC), at=at)
     if as_json:
         echo_json({"task": entry.key, "reasons": [r.as_dict() for r in reasons]})

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from duftui.commands.common import (
+    COUNT,
+    WHEN,
     Context,
+    WholeNumber,
     echo_json,
+    fail,
     local_time,
     parse_when,
     pass_context,
@@ -43,9 +49,11 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice([t.value for t in Trigger]),
             help="Repeatable.",
         ),
-        click.option("--since", help="From this time: 2026-11-01, 2026-11-01T06:00, 2h, 7d."),
-        click.option("--until", help="Before this time (same forms as --since)."),
-        click.option("--batch", "batch_id", type=int, help="Only runs of this batch."),
+        click.option("--since", type=WHEN,
+                     help="From this time: 2026-11-01, 2026-11-01T06:00, 2h, 7d."),
+        click.option("--until", type=WHEN, help="Before this time (same forms as --since)."),
+        click.option("--batch", "batch_id", type=WholeNumber(1, what="batch id"),
+                     help="Only runs of this batch."),
         click.option("--dead", is_flag=True, help="Only dead runs that need attention."),
     ]
     for option in reversed(options):
@@ -66,7 +74,6 @@ def build_filter(
 ) -> RunFilter:
     from duftui.store.runs import RunFilter
 
-
     if task_key and "/" not in task_key:
         try:
             task_key = ctx.catalogue().task(task_key).key
@@ -86,7 +93,8 @@ def build_filter(
 
 @click.command()
 @filter_options
-@click.option("--limit", default=50, show_default=True, help="How many runs, newest first.")
+@click.option("--limit", type=COUNT, default=50, show_default=True,
+              help="How many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def runs(ctx: Context, limit: int, as_json: bool, **filters: Any) -> None:
@@ -94,7 +102,7 @@ def runs(ctx: Context, limit: int, as_json: bool, **filters: Any) -> None:
     from duftui.store.runs import list_runs
 
     flt = build_filter(ctx, **filters)
-    with ctx.store().read() as conn:
+    with ctx.existing_store().read() as conn:
         found = list_runs(conn, flt, limit=limit)
     if as_json:
         echo_json([run.model_dump(mode="json") for run in found])
@@ -150,8 +158,16 @@ def export(ctx: Context, csv_path: str | None, json_path: str | None, **filters:
     flt = build_filter(ctx, **filters)
     target = csv_path or json_path
     writer = export_csv if csv_path else export_json
-    with _open_out(target) as out:
-        count = writer(ctx.store(), out, flt)
+    store = ctx.existing_store()
+    new_file = target != "-" and not os.path.lexists(target)
+    try:
+        with _open_out(target) as out:
+            count = writer(store, out, flt)
+    except OSError as exc:
+        if new_file and Path(target).is_file():
+            Path(target).unlink()  # a file this export created: never leave half of it
+        reason = (exc.strerror or str(exc)).lower()
+        fail(f"cannot write the export to {target}: {reason}; nothing was exported")
     if target != "-":
         click.echo(f"exported {count} runs to {target}", err=True)
 

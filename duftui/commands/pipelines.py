@@ -7,7 +7,15 @@ import sys
 
 import click
 
-from duftui.commands.common import echo_json, fail, local_time, pass_context, table
+from duftui.commands.common import (
+    RUN_ID,
+    WholeNumber,
+    echo_json,
+    fail,
+    local_time,
+    pass_context,
+    table,
+)
 from duftui.context import Context
 from duftui.steps.errors import StepError
 
@@ -19,7 +27,7 @@ def _human(size: int | None) -> str:
 
 
 @click.command("outputs")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=RUN_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def outputs_cmd(ctx: Context, run_id: int, as_json: bool) -> None:
@@ -27,7 +35,7 @@ def outputs_cmd(ctx: Context, run_id: int, as_json: bool) -> None:
     from duftui.steps.history import delivered_to, load_run
 
     try:
-        _run, rows = load_run(ctx.store(), run_id)
+        _run, rows = load_run(ctx.existing_store(), run_id)
     except StepError as exc:
         fail(str(exc))
     if as_json:
@@ -68,14 +76,14 @@ def outputs_cmd(ctx: Context, run_id: int, as_json: bool) -> None:
 
 
 @click.command("verify")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=RUN_ID)
 @pass_context
 def verify_cmd(ctx: Context, run_id: int) -> None:
     """Re-check the md5 of every file a run recorded; exit 1 if one changed or is gone."""
     from duftui.steps.history import verify_run
 
     try:
-        checks = verify_run(ctx.store(), run_id)
+        checks = verify_run(ctx.existing_store(), run_id)
     except StepError as exc:
         fail(str(exc))
     if not checks:
@@ -90,8 +98,9 @@ def verify_cmd(ctx: Context, run_id: int) -> None:
 
 
 @click.command("resend")
-@click.argument("run_id", type=int)
-@click.option("--target", type=int, help="Only this deliver[N] target of the task.")
+@click.argument("run_id", type=RUN_ID)
+@click.option("--target", type=WholeNumber(0, 10_000),
+              help="Only this deliver[N] target of the task.")
 @click.option("--force", is_flag=True, help="Send files even if their md5 changed.")
 @pass_context
 def resend_cmd(ctx: Context, run_id: int, target: int | None, force: bool) -> None:
@@ -105,7 +114,13 @@ def resend_cmd(ctx: Context, run_id: int, target: int | None, force: bool) -> No
 
     try:
         sent = resend_run(
-            ctx.store(), ctx.catalogue(), ctx.secrets(), run_id, Plain(), target=target, force=force
+            ctx.existing_store(),
+            ctx.catalogue(),
+            ctx.secrets(),
+            run_id,
+            Plain(),
+            target=target,
+            force=force,
         )
     except StepError as exc:
         fail(str(exc))

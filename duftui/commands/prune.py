@@ -69,6 +69,9 @@ def prune(
         keep_last=keep_last if keep_last is not None else base.keep_last,
         logs=logs_older_than if logs_older_than is not None else base.logs,
     )
+    if not ctx.db_path.exists():
+        ctx.check_workspace()
+        fail(f"no state file at {ctx.db_path} yet: nothing to prune", 3)
     store = ctx.store()
     if full_vacuum and not dry_run:
         click.echo("rewriting the state file (VACUUM); other writers wait meanwhile", err=True)

@@ -38,7 +38,7 @@ def stats(ctx: Context, task: str | None, since: str, as_json: bool) -> None:
             fail(str(exc.args[0]), 4)
             return
     start = parse_when(since) or datetime.now(UTC) - timedelta(days=30)
-    with ctx.store().read() as conn:
+    with ctx.existing_store().read() as conn:
         found = task_stats(conn, start, key)
     if as_json:
         echo_json([s.as_dict() for s in found])

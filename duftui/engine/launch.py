@@ -165,8 +165,11 @@ def build_plan(
     run: QueuedRun,
     secrets: SecretStore,
     base_env: dict[str, str] | None = None,
+    *,
+    creation_id: str,
 ) -> LaunchPlan:
-    """Everything needed to start one claimed run."""
+    """Everything needed to start one claimed run; `creation_id` is the state file's
+    (`Store.creation_id`), which keys the run's output folder."""
     entry = catalogue.tasks.get(run.task_key)
     if entry is None or entry.spec is None:
         raise LaunchError(f"task {run.task_key} is not defined")
@@ -189,7 +192,7 @@ def build_plan(
             values = connection_values(name, connection, workspace, resolver)
             if step_runner:
                 connections[name] = values
-    output_dir = locations.runs_dir(workspace) / str(run.id)
+    output_dir = fresh_run_dir(workspace, creation_id, run.id)
     env = dict(os.environ if base_env is None else base_env)
     env.update(
         {
@@ -217,6 +220,23 @@ def build_plan(
     return LaunchPlan(argv=argv, cwd=cwd, env=env, output_dir=output_dir,
                       masker=resolver.masker, timeout=timeout,
                       kill_grace=spec.run.kill_grace.total_seconds(), params=params)
+
+
+def fresh_run_dir(workspace: Path, creation_id: str, run_id: int | None) -> Path:
+    """The run's output folder, refused if it already holds anything: a state file
+    restored from a backup repeats run ids, and a run must never find (or deliver)
+    another run's files."""
+    folder = locations.run_dir(workspace, creation_id, int(run_id or 0))
+    try:
+        taken = folder.is_symlink() or (folder.exists() and any(folder.iterdir()))
+    except OSError as exc:
+        raise LaunchError(f"cannot use the run folder {folder}: {exc.strerror}") from None
+    if taken:
+        raise LaunchError(
+            f"the run folder {folder} already holds files of another run (was the state "
+            "file restored from a backup?); move that folder away, then retry the run"
+        )
+    return folder
 
 
 def working_directory(entry: TaskEntry, spec: Task, workspace: Path) -> Path:

@@ -278,7 +278,8 @@ class Supervisor:
     def _start(self, item: Claimed) -> Prepared:
         """Plan and start one claimed run: nothing else before its process starts."""
         try:
-            plan = build_plan(self.catalogue, item, self.secrets, self._base_env)
+            plan = build_plan(self.catalogue, item, self.secrets, self._base_env,
+                              creation_id=self.store.creation_id)
         except LaunchError as exc:
             return Prepared(item, None, error=f"not started: {exc}")
         plan.output_dir.mkdir(parents=True, exist_ok=True)

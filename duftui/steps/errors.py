@@ -22,6 +22,18 @@ class Terminated(StepError):
     """The supervisor sent SIGTERM (cancel or timeout): stop, notify, exit."""
 
 
+def internal_error(exc: BaseException, where: str) -> str:
+    """One sentence for an unexpected error in the step runner (a bug in duftui): what
+    failed and where, and that the traceback is in the run's log at DEBUG level."""
+    detail = (str(exc).splitlines() or [""])[0][:200]
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return (
+        f"{where}: the step runner failed unexpectedly ({what}); this is a bug in duftui, "
+        "please report it with the traceback, which is in the run's log at DEBUG level "
+        "(`duftui logs RUN --level debug`)"
+    )
+
+
 def os_error_text(exc: OSError) -> str:
     """`[Errno 28] No space left on device: 'x'` → `no space left on device`."""
     text = exc.strerror or str(exc) or type(exc).__name__

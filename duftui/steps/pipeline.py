@@ -23,7 +23,7 @@ from types import FrameType
 from duftui.definitions.models import Output
 from duftui.steps import output as out
 from duftui.steps.context import StepContext
-from duftui.steps.errors import StepError, Terminated, TransferError
+from duftui.steps.errors import StepError, Terminated, TransferError, internal_error
 from duftui.steps.files import Fetched
 from duftui.steps.report import Reporter, human_size
 
@@ -60,8 +60,9 @@ def run_pipeline(ctx: StepContext) -> int:
                 status, error = "failed", str(exc)
                 reporter.error(error)
         except Exception as exc:  # a bug must still end in a clear line and a failure mail
-            status, error = "failed", f"internal error in the step runner: {exc!r}"
-            reporter.error(error + "\n" + traceback.format_exc().rstrip())
+            status, error = "failed", internal_error(exc, _failed_step(reporter))
+            reporter.log(traceback.format_exc().rstrip(), "debug")
+            reporter.error(error)
         took = time.monotonic() - started
         if status == "succeeded":
             reporter.info(f"pipeline: succeeded in {took:.2f}s" + _summary(state))
@@ -73,6 +74,11 @@ def run_pipeline(ctx: StepContext) -> int:
                 _notify(ctx, state, reporter, status, error, started_at, took)
             except StepError as exc:
                 reporter.error(str(exc))
+                if status == "succeeded":
+                    status = "failed"
+            except Exception as exc:  # a bug in notify: same as above, one sentence
+                reporter.log(traceback.format_exc().rstrip(), "debug")
+                reporter.error(internal_error(exc, "pipeline step notify"))
                 if status == "succeeded":
                     status = "failed"
     if status == "succeeded":
@@ -279,6 +285,16 @@ def _notify(
     with reporter.step("notify") as info:
         sent = send(notify, notice, values, ctx.logical_time)
         info["summary"] = f"mail to {', '.join(sent)}"
+
+
+def _failed_step(reporter: Reporter) -> str:
+    """The step that was running when an unexpected error stopped it (the reporter logs
+    "NAME: stopped after …" as it unwinds), for the error sentence."""
+    for line in reversed(reporter.tail):
+        text = line[8:]
+        if ": stopped after " in text:
+            return "pipeline step " + text.split(": stopped after ", 1)[0]
+    return "pipeline"
 
 
 def _attempt() -> str:

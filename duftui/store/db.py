@@ -16,13 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
 
-from duftui.store.migrations import migrate
+from duftui.store.migrations import SchemaTooNew, StateFileError, creation_id, migrate
+
+__all__ = ["ChangeWatcher", "StateFileError", "Store", "connect_raw", "driver", "passing_error"]
 
 BUSY_TIMEOUT_S = 30.0
 
 
-def _configure(dbapi_conn: sqlite3.Connection) -> None:
+def _configure(dbapi_conn: sqlite3.Connection, wal: bool = True) -> None:
     # Autocommit at the driver level: transactions are begun explicitly below.
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
@@ -30,7 +34,8 @@ def _configure(dbapi_conn: sqlite3.Connection) -> None:
     # A new file is made able to give pages back (`duftui prune`); this has to come
     # before WAL is switched on, and does nothing to a file that already has tables.
     cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
-    _enable_wal(cursor)
+    if wal:
+        _enable_wal(cursor)
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
@@ -58,6 +63,46 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 # SQLite result codes that a wait can cure (a remount can end read-only).
 _PASSING_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
                   sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN}
+
+
+# SQLite result codes that mean "this file cannot serve as the state file" (a garbage
+# file, a folder one cannot write to, a damaged file), as opposed to a bug in a migration.
+_UNUSABLE_CODES = {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_CANTOPEN,
+                   sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_IOERR,
+                   sqlite3.SQLITE_FULL}
+
+
+def _make_folder(path: Path) -> None:
+    """Create the state file's folder, or say in one sentence why it cannot be."""
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise StateFileError(f"cannot create the state file {path}: {parent} is not "
+                                     "a folder; give another --db")
+            break
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise StateFileError(f"cannot create the state file {path}: {reason}; check that "
+                             "you may write there, or give another --db") from None
+
+
+def _not_usable(path: Path, exc: BaseException) -> str:
+    """One sentence for a state file that will not open: which file, why, what to do."""
+    if isinstance(exc, LookupError):
+        return f"{path}: {exc}"
+    code = _result_code(exc)
+    if code == sqlite3.SQLITE_NOTADB:
+        return (f"{path} is not a duftui state file (SQLite: file is not a database); "
+                "give the right file with --db, or move this one away to start a new "
+                "history")
+    cause = getattr(exc, "orig", None) or exc
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return (f"cannot open the state file {path} ({cause}); check that its folder "
+                "exists and that you may write there, or give another --db")
+    return (f"cannot use the state file {path} ({cause}); check the file, its folder and "
+            "their permissions, or give another --db")
 
 
 def passing_error(exc: BaseException) -> bool:
@@ -104,31 +149,54 @@ def connect_raw(path: Path) -> sqlite3.Connection:
 class Store:
     """One state file. Use `read()` for queries and `write()` for changes."""
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
+    def __init__(self, path: Path, *, create: bool = True, _memory: bool = False) -> None:
         self.path = Path(path)
-        if not self.path.exists():
-            if not create:
-                raise FileNotFoundError(f"no state file at {self.path}")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(
-            f"sqlite:///{self.path}",
-            connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
-            pool_size=8,
-            max_overflow=16,
-        )
+        if _memory:
+            # One shared connection: each new :memory: connection would be a new database.
+            self.engine: Engine = create_engine(
+                "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
+            )
+            event.listen(self.engine, "connect", lambda conn, _rec: _configure(conn, wal=False))
+        else:
+            if not self.path.exists():
+                if not create:
+                    raise FileNotFoundError(f"no state file at {self.path}")
+                _make_folder(self.path)
+            self.engine = create_engine(
+                f"sqlite:///{self.path}",
+                connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+                pool_size=8,
+                max_overflow=16,
+            )
+            event.listen(self.engine, "connect", lambda conn, _rec: _configure(conn))
         # Writers of this process queue on a lock before they ask SQLite: SQLite's busy
         # handler sleeps 1, 2, 5, 10 … ms between tries, which a claim colliding with the
         # log writer's flush would pay on every run. Other processes still meet the busy
         # handler (busy_timeout).
         self._write_lock = threading.RLock()
-        event.listen(self.engine, "connect", lambda conn, _rec: _configure(conn))
         event.listen(self.engine, "begin", _begin)
         try:
             with self.engine.connect() as conn:
-                self.schema_version = migrate(conn.connection.driver_connection)
+                db = conn.connection.driver_connection
+                self.schema_version = migrate(db)
+                self.creation_id = creation_id(db)
+        except SchemaTooNew:
+            self.engine.dispose()
+            raise
+        except (sqlite3.DatabaseError, DBAPIError, LookupError) as exc:
+            self.engine.dispose()
+            if isinstance(exc, LookupError) or _result_code(exc) in _UNUSABLE_CODES:
+                raise StateFileError(_not_usable(self.path, exc)) from exc
+            raise
         except BaseException:
             self.engine.dispose()
             raise
+
+    @classmethod
+    def empty(cls) -> Store:
+        """A private, empty state in memory: what a read-only command reads when the
+        workspace has no state file yet, so that reading never creates one."""
+        return cls(Path(":memory:"), _memory=True)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

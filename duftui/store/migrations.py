@@ -133,6 +133,18 @@ CREATE TABLE audit (
 CREATE INDEX ix_audit_ts ON audit (ts);
 """
 
+# The state file's creation id: run folders are keyed by it plus the run id, so a new
+# state file (deleted, or a fresh --db) never reuses the folders of an older one whose
+# run ids it repeats. A file made before this version gets its id when it is migrated.
+V2 = """
+CREATE TABLE state_info (
+    name TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO state_info (name, value)
+    VALUES ('creation_id', strftime('%Y%m%d', 'now') || '-' || lower(hex(randomblob(4))));
+"""
+
 # Pruning: a deleted run's fires are found by run and batch, old fires by their time.
 # A run's result (duftui.task.result) and a task's own "do not retry" (duftui.task.fail).
 V3 = """
@@ -143,12 +155,25 @@ ALTER TABLE run ADD COLUMN result TEXT;
 ALTER TABLE run ADD COLUMN no_retry INTEGER NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, V1), (3, V3)]
+MIGRATIONS: list[tuple[int, str]] = [(1, V1), (2, V2), (3, V3)]
 LATEST = MIGRATIONS[-1][0]
 
 
-class SchemaTooNew(Exception):
+class StateFileError(Exception):
+    """The state file cannot be opened or is not one; the message says which file and
+    what to do."""
+
+
+class SchemaTooNew(StateFileError):
     """The state file was written by a newer duftui."""
+
+
+def creation_id(conn: sqlite3.Connection) -> str:
+    """The id this state file got when it was created (or first migrated to version 2)."""
+    row = conn.execute("SELECT value FROM state_info WHERE name = 'creation_id'").fetchone()
+    if row is None:
+        raise LookupError("the state file has no creation id")
+    return str(row[0])
 
 
 def current_version(conn: sqlite3.Connection) -> int:

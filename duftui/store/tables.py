@@ -159,6 +159,15 @@ class Lease(SQLModel, table=True):
     heartbeat_at: datetime = _ts(nullable=False)
 
 
+class StateInfo(SQLModel, table=True):
+    """Facts about the state file itself, such as its `creation_id`."""
+
+    __tablename__ = "state_info"
+
+    name: str = Field(primary_key=True)
+    value: str
+
+
 class Audit(SQLModel, table=True):
     __tablename__ = "audit"
 

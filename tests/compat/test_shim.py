@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -178,7 +179,7 @@ def test_data_and_temp_dirs_live_in_the_run_folder(ws: Workspace) -> None:
     run = ws.run(key)
     assert run.status == RunStatus.SUCCEEDED, ws.lines(run.id)
     assert "left in tmp: [] True" in ws.lines(run.id)
-    assert (ws.root / ".duftui" / "runs" / str(run.id) / "kept.csv").exists()
+    assert run.output_dir and (Path(run.output_dir) / "kept.csv").exists()
 
 
 def test_own_src_package_is_not_shadowed_without_duft(ws: Workspace) -> None:

@@ -59,7 +59,10 @@ class StepWorkspace(Workspace):
             return outputs_of(conn, run_id)
 
     def run_dir(self, run_id: int) -> Path:
-        return self.root / ".duftui" / "runs" / str(run_id)
+        """The run's output folder, as recorded on its row when it started."""
+        folder = self.get(run_id).output_dir
+        assert folder, f"run {run_id} has no output folder"
+        return Path(folder)
 
     def text(self, run_id: int) -> str:
         return "\n".join(self.lines(run_id))

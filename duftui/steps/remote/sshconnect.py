@@ -41,7 +41,7 @@ async def ssh_connect(
             f"`ssh-keyscan -p {port} {host} >> {known}` (or set known_hosts on the connection)"
         )
     options: dict[str, Any] = {
-        "known_hosts": str(known),
+        "known_hosts": _read_known_hosts(label, known, host, port),
         "connect_timeout": float(values.get("timeout") or 30),
     }
     if values.get("username"):
@@ -81,6 +81,23 @@ async def ssh_connect(
         ) from None
     except asyncssh.Error as exc:
         raise TransferError(f"{label}: {exc.reason}", transient=True) from None
+
+
+def _read_known_hosts(label: str, known: Path, host: str, port: int) -> asyncssh.SSHKnownHosts:
+    """The parsed known_hosts file, or one sentence saying what is wrong with it."""
+    try:
+        return asyncssh.read_known_hosts(str(known))
+    except UnicodeDecodeError:
+        reason = "it is not a text file"
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "it cannot be parsed"
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+    raise TransferError(
+        f"{label}: cannot read the known_hosts file {known}: {reason}; fix or replace it "
+        f"(after checking the server's fingerprint, `ssh-keyscan -p {port} {host}` prints "
+        "lines for it)"
+    )
 
 
 def _host_key_message(label: str, host: str, port: int, known: Path) -> str:
