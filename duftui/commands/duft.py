@@ -31,8 +31,8 @@ def import_duft_cmd(
     """Convert a DUFT config directory (system/ + user/, or flat) into tasks and connections.
 
     Prints every change, every DUFT field it could not map, and checks the result like
-    `duftui validate`. Running it again changes nothing unless the DUFT files changed;
-    files edited since the last import are kept unless --force.
+    `duftui validate`. Running it again brings in what changed in DUFT; what was edited
+    here since the last import is kept (a conflict when DUFT changed it too) unless --force.
     """
     from duftui.definitions.duft_import import DuftImportError, import_duft
 
@@ -47,8 +47,13 @@ def import_duft_cmd(
     )
     for action, what in report.changes:
         click.echo(f"  {action:<14} {what}")
-    for what in report.kept:
-        click.echo(f"  {'kept':<14} {what}: changed since the last import (--force overwrites)")
+    for what, reason in report.kept:
+        click.echo(f"  {'kept':<14} {what}: {reason}; --force takes DUFT's")
+    for what in report.conflicts:
+        click.echo(
+            f"  {'conflict':<14} {what}: edited here and changed in DUFT since the last "
+            "import; kept the one here, --force takes DUFT's"
+        )
     if not report.changed:
         click.echo(f"nothing changed: {report.unchanged} item(s) already up to date")
     if report.notes:

@@ -6,15 +6,19 @@ the project folder (`project.toml`, one task file per DUFT task, the scripts cop
 untouched) and password values into the user's secrets file.
 
 It is safe to run again. What it wrote is remembered by content hash in
-`.duftui/duft-import.json`; a file or connection whose content still matches is brought up
-to date, one that someone changed since is left alone (and reported) unless `force`, and
-a second run over the same DUFT configuration changes nothing. Secret values are never
-hashed into that file: a secret that differs from DUFT's value is kept unless `force`.
+`.duftui/duft-import.json`, so each file, connection and secret is compared three ways —
+what is here now, what the last import wrote, what DUFT holds now: a change on the DUFT
+side only is brought in, an edit here only is kept (and reported), and a change on both
+sides is reported as a conflict and kept unless `force`. A second run over the same DUFT
+configuration changes nothing. Secret values are recorded as HMAC-SHA256 digests keyed by
+a random key kept in the secrets file itself (`duftui.import-key`), so the state file
+gives nothing to guess a password from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -35,6 +39,11 @@ from duftui.definitions.writer import dumps_project, dumps_task, write_atomic
 
 STATE_FILE = "duft-import.json"
 CONNECTIONS_FILE = "connections.toml"
+KEY_SECRET = "duftui.import-key"
+KEPT = {
+    "local": "edited here since the last import (DUFT's is unchanged)",
+    "unknown": "differs from DUFT's, and no earlier import recorded it",
+}
 
 
 class DuftImportError(Exception):
@@ -50,7 +59,8 @@ class ImportReport:
     project: str
     changes: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
-    kept: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -66,6 +76,7 @@ class _State:
     path: Path
     files: dict[str, str] = field(default_factory=dict)
     connections: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, workspace: Path) -> _State:
@@ -74,15 +85,42 @@ class _State:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
-        return cls(path, dict(data.get("files", {})), dict(data.get("connections", {})))
+        if not isinstance(data, dict):
+            data = {}
+        return cls(
+            path,
+            *(_strings(data.get(part)) for part in ("files", "connections", "secrets")),
+        )
 
-    def save(self) -> None:
+    def dumps(self) -> str:
         data = {
-            "version": 1,
+            "version": 2,
             "files": dict(sorted(self.files.items())),
             "connections": dict(sorted(self.connections.items())),
+            "secrets": dict(sorted(self.secrets.items())),
         }
-        write_atomic(self.path, json.dumps(data, indent=2) + "\n")
+        return json.dumps(data, indent=2) + "\n"
+
+    def save(self) -> None:
+        write_atomic(self.path, self.dumps())
+
+
+def _strings(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
+
+
+def compare(current: str, last: str | None, new: str) -> str:
+    """Three-way: "same", "upstream" (only DUFT changed), "local" (only here),
+    "conflict" (both), or "unknown" (no record of the last import)."""
+    if current == new:
+        return "same"
+    if last is None:
+        return "unknown"
+    if current == last:
+        return "upstream"
+    return "local" if new == last else "conflict"
 
 
 def _sha(data: bytes | str) -> str:
@@ -136,6 +174,8 @@ class _Importer:
         self.secrets = secrets
         self.report = report
         self.state = _State.load(workspace)
+        self.loaded_state = self.state.dumps()
+        self._key: bytes | None = None
 
     def run(self, config: Any, mapping: Mapping) -> None:
         folder = f"tasks/{self.project}"
@@ -167,7 +207,7 @@ class _Importer:
                 )
         self._connections(mapping.connections)
         self._secrets(mapping.connections)
-        if self.report.changed:
+        if self.report.changed or self.state.dumps() != self.loaded_state:
             self.state.save()
         self._validate()
 
@@ -177,18 +217,14 @@ class _Importer:
         path = self.workspace / rel
         action = "created"
         if path.exists():
-            current = path.read_bytes()
-            if current == data:
+            verdict = compare(_sha(path.read_bytes()), self.state.files.get(rel), _sha(data))
+            if verdict == "same":
                 self.state.files[rel] = _sha(data)
                 self.report.unchanged += 1
                 return rel
-            if self.state.files.get(rel) != _sha(current):
-                if not self.force:
-                    self.report.kept.append(rel)
-                    return rel
-                action = "overwrote"
-            else:
-                action = "updated"
+            action = self._action(verdict, rel)
+            if action is None:
+                return rel
         _write_bytes(path, data)
         self.state.files[rel] = _sha(data)
         self.report.changes.append((action, rel))
@@ -211,18 +247,18 @@ class _Importer:
             data = connection_data(item)
             where = f"{CONNECTIONS_FILE} [{item.name}]"
             if item.name in document:
-                current = _unwrap(document[item.name])
-                if current == data:
+                verdict = compare(
+                    _canonical(_unwrap(document[item.name])),
+                    self.state.connections.get(item.name),
+                    _canonical(data),
+                )
+                if verdict == "same":
                     self.state.connections[item.name] = _canonical(data)
                     self.report.unchanged += 1
                     continue
-                if self.state.connections.get(item.name) != _canonical(current):
-                    if not self.force:
-                        self.report.kept.append(where)
-                        continue
-                    action = "overwrote"
-                else:
-                    action = "updated"
+                action = self._action(verdict, where)
+                if action is None:
+                    continue
                 document[item.name] = _connection_table(data)
             else:
                 document.add(tomlkit.nl())
@@ -234,19 +270,49 @@ class _Importer:
         if changed:
             write_atomic(path, tomlkit.dumps(document).lstrip("\n"))
 
+    def _action(self, verdict: str, what: str) -> str | None:
+        """What to do with something that differs from DUFT's: None keeps it (reported)."""
+        if verdict == "upstream":
+            return "updated"
+        if self.force:
+            return "overwrote"
+        if verdict == "conflict":
+            self.report.conflicts.append(what)
+        else:
+            self.report.kept.append((what, KEPT[verdict]))
+        return None
+
     def _secrets(self, connections: list[MappedConnection]) -> None:
-        stored = self.secrets.values()
         for item in connections:
             for name, value in item.secrets.items():
-                if stored.get(name) == value:
-                    self.report.unchanged += 1
-                    continue
-                if name in stored and not self.force:
-                    self.report.kept.append(f"secret {name} (differs from the DUFT value)")
-                    continue
-                action = "updated secret" if name in stored else "stored secret"
+                stored = self.secrets.values()
+                new = self._digest(value)
+                if name not in stored:
+                    action = "stored"
+                else:
+                    verdict = compare(
+                        self._digest(stored[name]), self.state.secrets.get(name), new
+                    )
+                    if verdict == "same":
+                        self.state.secrets[name] = new
+                        self.report.unchanged += 1
+                        continue
+                    action = self._action(verdict, f"secret {name}")
+                    if action is None:
+                        continue
                 self.secrets.set(name, value)
-                self.report.changes.append((action, f"{name} in {self.secrets.path}"))
+                self.state.secrets[name] = new
+                self.report.changes.append((f"{action} secret", f"{name} in {self.secrets.path}"))
+
+    def _digest(self, value: str) -> str:
+        """A keyed digest of a secret value: comparable, but no help in guessing it."""
+        if self._key is None:
+            key = self.secrets.values().get(KEY_SECRET)
+            if not key:
+                key = os.urandom(32).hex()
+                self.secrets.set(KEY_SECRET, key)
+            self._key = key.encode("utf-8")
+        return hmac.new(self._key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def _validate(self) -> None:
         catalogue = load_workspace(self.workspace)

@@ -126,10 +126,16 @@ def test_hand_edits_are_kept_unless_forced(ws: Workspace, tmp_path) -> None:
     result = _import(ws, source)
     assert result.exit_code == 0, result.output
     assert (
-        "kept           tasks/duftcfg/sample.toml: changed since the last import" in result.output
+        "conflict       tasks/duftcfg/sample.toml: edited here and changed in DUFT since the "
+        "last import; kept the one here, --force takes DUFT's" in result.output
     )
-    assert "kept           connections.toml [ANA]" in result.output
-    assert "kept           secret duft.ANA.password" in result.output
+    assert (
+        "kept           connections.toml [ANA]: edited here since the last import "
+        "(DUFT's is unchanged); --force takes DUFT's" in result.output
+    )
+    assert (
+        "kept           secret duft.ANA.password: edited here since the last import" in result.output
+    )
     assert "updated        tasks/duftcfg/sample-notebook.toml" in result.output
     assert 'name = "My own name"' in edited.read_text()
     assert '"Host"' in connections.read_text()
@@ -144,6 +150,62 @@ def test_hand_edits_are_kept_unless_forced(ws: Workspace, tmp_path) -> None:
     from duftui.locations import secrets_file
 
     assert SecretStore(secrets_file()).get("duft.ANA.password") == "pa55-word-ana"
+
+
+def _set_duft_password(source: Path, value: str) -> None:
+    path = source / "user" / "config.json"
+    config = json.loads(path.read_text())
+    config["dataConnectionParameters"]["ANA"]["password"] = value
+    path.write_text(json.dumps(config))
+
+
+def test_a_password_changed_in_duft_is_brought_in(ws: Workspace, tmp_path) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    assert _import(ws, source).exit_code == 0
+    _set_duft_password(source, "rotated-in-duft")
+    result = _import(ws, source)
+    assert result.exit_code == 0, result.output
+    assert "updated secret duft.ANA.password" in result.output
+    assert "kept" not in result.output and "conflict" not in result.output
+    assert ws.secrets().get("duft.ANA.password") == "rotated-in-duft"
+    # The state file records the import without anything to guess the password from.
+    import hashlib
+
+    state = (ws.root / ".duftui" / "duft-import.json").read_text()
+    for value in ("rotated-in-duft", "pa55-word-ana"):
+        assert value not in state
+        assert hashlib.sha256(value.encode()).hexdigest() not in state
+    assert json.loads(state)["secrets"]["duft.ANA.password"]
+    again = _import(ws, source)
+    assert "nothing changed:" in again.output, again.output
+
+
+def test_a_password_changed_on_both_sides_is_a_conflict(ws: Workspace, tmp_path) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    assert _import(ws, source).exit_code == 0
+    ws.secrets().set("duft.ANA.password", "rotated-by-hand")
+    _set_duft_password(source, "rotated-in-duft")
+    result = _import(ws, source)
+    assert result.exit_code == 0, result.output
+    assert (
+        "conflict       secret duft.ANA.password: edited here and changed in DUFT since the "
+        "last import; kept the one here, --force takes DUFT's" in result.output
+    )
+    assert ws.secrets().get("duft.ANA.password") == "rotated-by-hand"
+    forced = _import(ws, source, "--force")
+    assert "overwrote secret duft.ANA.password" in forced.output
+    assert ws.secrets().get("duft.ANA.password") == "rotated-in-duft"
+
+
+def test_a_secret_without_a_record_of_its_import_is_kept(ws: Workspace, tmp_path) -> None:
+    ws.secrets().set("duft.ANA.password", "set-before-any-import")
+    result = _import(ws, duft_config(tmp_path / "duft-config"))
+    assert result.exit_code == 0, result.output
+    assert (
+        "kept           secret duft.ANA.password: differs from DUFT's, and no earlier "
+        "import recorded it; --force takes DUFT's" in result.output
+    )
+    assert ws.secrets().get("duft.ANA.password") == "set-before-any-import"
 
 
 def test_flat_layout_and_existing_connections_are_kept(ws: Workspace, tmp_path) -> None:
