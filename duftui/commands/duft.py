@@ -60,10 +60,15 @@ def import_duft_cmd(
         click.echo(f"not mapped ({len(report.notes)}):")
         for note in report.notes:
             click.echo(f"  {note}")
+    if report.refused:
+        click.echo(f"refused ({len(report.refused)}):", err=True)
+        for what in report.refused:
+            click.echo(f"  {what}", err=True)
     if report.problems:
         click.echo("the imported definitions have problems:", err=True)
         for problem in report.problems:
             click.echo(f"  {problem}", err=True)
+    if report.refused or report.problems:
         raise SystemExit(1)
 
 

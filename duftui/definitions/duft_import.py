@@ -63,6 +63,7 @@ class ImportReport:
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -157,7 +158,11 @@ def import_duft(
         force,
         secrets,
         ImportReport(
-            source=config.root, layout=config.layout, project=key, notes=list(mapping.notes)
+            source=config.root,
+            layout=config.layout,
+            project=key,
+            notes=list(mapping.notes),
+            refused=list(mapping.refused),
         ),
     )
     importer.run(config, mapping)
@@ -168,7 +173,7 @@ class _Importer:
     def __init__(
         self, workspace: Path, project: str, force: bool, secrets: SecretStore, report: ImportReport
     ) -> None:
-        self.workspace = workspace
+        self.workspace = workspace.resolve()
         self.project = project
         self.force = force
         self.secrets = secrets
@@ -186,18 +191,21 @@ class _Importer:
         written.add(
             self._file(
                 f"{folder}/project.toml",
-                _header(f"configuration {config.root.name}") + dumps_project(project),
+                _header(f"configuration {json.dumps(config.root.name, ensure_ascii=False)}") + dumps_project(project),
             )
         )
         for item in mapping.tasks:
             written.add(
                 self._file(
                     f"{folder}/{item.key}.toml",
-                    _header(f'data task "{item.duft_id}"') + inline_cron(dumps_task(item.task)),
+                    _header(f"data task {json.dumps(item.duft_id, ensure_ascii=False)}") + inline_cron(dumps_task(item.task)),
                 )
             )
         if config.scripts_dir.is_dir():
-            for path in config.script_files():
+            scripts = config.script_files()
+            self.report.notes.extend(scripts.notes)
+            self.report.refused.extend(scripts.refused)
+            for path in scripts.files:
                 rel = path.relative_to(config.scripts_dir).as_posix()
                 written.add(self._file(f"{folder}/scripts/{rel}", path.read_bytes()))
         for rel in sorted(self.state.files):
@@ -216,6 +224,10 @@ class _Importer:
         data = content.encode("utf-8") if isinstance(content, str) else content
         path = self.workspace / rel
         action = "created"
+        outside = self._outside(path)
+        if outside:
+            self.report.refused.append(f"{rel}: {outside}; not written")
+            return rel
         if path.exists():
             verdict = compare(_sha(path.read_bytes()), self.state.files.get(rel), _sha(data))
             if verdict == "same":
@@ -229,6 +241,18 @@ class _Importer:
         self.state.files[rel] = _sha(data)
         self.report.changes.append((action, rel))
         return rel
+
+    def _outside(self, path: Path) -> str | None:
+        """Why writing `path` would leave the workspace (a planted link on the way)."""
+        if path.is_symlink():
+            return f"is a symbolic link (to {os.readlink(path)}); remove it, then import again"
+        landing = path.resolve()
+        if not landing.is_relative_to(self.workspace):
+            return (
+                f"would be written to {landing}, outside the workspace (a folder on the way "
+                "is a symbolic link); remove the link, then import again"
+            )
+        return None
 
     def _connections(self, connections: list[MappedConnection]) -> None:
         path = self.workspace / CONNECTIONS_FILE
