@@ -133,11 +133,14 @@ def _run_steps(ctx: StepContext, state: PipelineState, reporter: Reporter) -> No
             reporter.warning("processing: the script listed no files; nothing to write or deliver")
     state.final = state.files
     if spec.output is not None and state.files:
+        names = _name_params(ctx)
         with reporter.step("output") as info:
             files = state.files
             if kind != "sql":  # a SQL task's output.name already named its rows file
-                files = out.rename_files(files, spec.output, at, ctx.output_dir, reporter)
-            state.final = out.finish_files(files, spec.output, at, ctx.output_dir, reporter)
+                files = out.rename_files(files, spec.output, at, ctx.output_dir, reporter, names)
+            state.final = out.finish_files(
+                files, spec.output, at, ctx.output_dir, reporter, names
+            )
             info["summary"] = _files_summary(state.final)
     if spec.deliver and state.final:
         _deliver(ctx, state, reporter)
@@ -155,7 +158,7 @@ def _sql_source(ctx: StepContext, state: PipelineState, reporter: Reporter) -> N
     source = spec.source
     assert source is not None and source.connection
     output = spec.output or Output()
-    path = out.rows_file(output, ctx.logical_time, ctx.output_dir)
+    path = out.rows_file(output, ctx.logical_time, ctx.output_dir, _name_params(ctx))
     with reporter.step("source: sql") as info:
         query = sql.build_query(
             source, ctx.folder, ctx.workspace, ctx.params, ctx.logical_time, reporter
@@ -194,6 +197,13 @@ def _sql_source(ctx: StepContext, state: PipelineState, reporter: Reporter) -> N
         return
     reporter.output(path, "source" if spec.processing else "output")
     state.files = [path]
+
+
+def _name_params(ctx: StepContext) -> dict:
+    """The run's parameters as output names may use them (secret ones refused)."""
+    from duftui.engine.params import name_params
+
+    return name_params(ctx.catalogue, ctx.entry, ctx.params)
 
 
 def _deliver(ctx: StepContext, state: PipelineState, reporter: Reporter) -> None:
