@@ -17,6 +17,7 @@ from duftui.definitions.connections import (
     Connection,
     literal_secrets,
 )
+from duftui.definitions.conversion import conversion_problems
 from duftui.definitions.graph import find_cycles
 from duftui.definitions.locate import TomlLocator
 from duftui.definitions.models import Project, Task
@@ -351,7 +352,7 @@ def _load_task(
     if parsed.data is not None:
         spec = validate_model(Task, parsed)
         if spec is not None:
-            for where, message in spec.requirement_problems():
+            for where, message in spec.requirement_problems() + conversion_problems(spec):
                 line = parsed.locator.line_of(where) if parsed.locator else None
                 parsed.problems.append(Problem(rel, line, field_name(where), message))
     key = f"{project.key}/{name}"

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from duftui.definitions.conversion import asks_conversion
 from duftui.definitions.models import Output
 from duftui.steps import output as out
 from duftui.steps.context import StepContext
@@ -136,7 +137,11 @@ def _run_steps(ctx: StepContext, state: PipelineState, reporter: Reporter) -> No
         names = _name_params(ctx)
         with reporter.step("output") as info:
             files = state.files
-            if kind != "sql":  # a SQL task's output.name already named its rows file
+            if kind == "files" and asks_conversion(spec.output):
+                from duftui.steps.convert import convert_files
+
+                files = convert_files(files, spec.output, at, ctx.output_dir, reporter, names)
+            elif kind != "sql":  # a SQL task's output.name already named its rows file
                 files = out.rename_files(files, spec.output, at, ctx.output_dir, reporter, names)
             state.final = out.finish_files(
                 files, spec.output, at, ctx.output_dir, reporter, names
