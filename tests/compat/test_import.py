@@ -277,6 +277,7 @@ def test_hostile_script_paths_are_refused_and_nothing_lands_outside(
         {"id": "UNDER-LINK", "pythonFile": "linked_dir/deep.py"},
         {"id": "INSIDE", "pythonFile": "inside_link.py"},
         {"id": "../../Evil\nname = 'x'", "pythonFile": "sample_task.py"},
+        {"id": "RED\x1b[31m", "pythonFile": "gone.py"},
     )
     before = _tree(tmp_path / "elsewhere")
     result = _import(ws, source)
@@ -317,6 +318,9 @@ def test_hostile_script_paths_are_refused_and_nothing_lands_outside(
         p.read_text(errors="replace") for p in ws.root.rglob("*") if p.is_file()
         and "state.db" not in p.name
     )
+    # Ids are printed escaped: no terminal escape sequence, no line break of their own.
+    assert "\x1b" not in out
+    assert "dataTasks[10] RED\\x1b[31m: pythonFile 'gone.py' not found" in out
     # A hostile id becomes a safe key; its header comment cannot inject TOML.
     evil = _toml(project / "evil-name-x.toml")
     assert evil["duft_id"] == "../../Evil\nname = 'x'" and "name" in evil
