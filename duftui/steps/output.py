@@ -31,9 +31,10 @@ def target_path(
 ) -> Path:
     """A templated file name; relative names land in the run's folder. A name without any
     suffix gets the format's extension ("output_%Y%m%d" → "output_20260101.csv").
-    `params` lets the name use `{param}` / `{param:%Y%m%d}` (engine.templates)."""
+    `params` lets the name use `{param}` / `{param:%Y%m%d}` (engine.templates); without
+    them braces are left as they are."""
     try:
-        name = expand_name(template, at, params if params is not None else {})
+        name = expand_name(template, at, params)
     except TemplateError as exc:
         raise StepError(f"output: file name {template!r}: {exc}") from None
     path = Path(name).expanduser()
