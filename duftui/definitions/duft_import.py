@@ -28,16 +28,15 @@ from typing import Any
 
 import tomlkit
 
-from duftui import locations
 from duftui.compat.duft.config import DuftConfigError, read_config
 from duftui.compat.duft.mapping import MappedConnection, Mapping, map_config, task_key
 from duftui.definitions.common import SecretRef, check_key
+from duftui.definitions.duft_import_state import ImportState, canonical, compare, sha
 from duftui.definitions.loader import load_workspace
 from duftui.definitions.models import Project
 from duftui.definitions.secrets import SecretStore
 from duftui.definitions.writer import dumps_project, dumps_task, write_atomic
 
-STATE_FILE = "duft-import.json"
 CONNECTIONS_FILE = "connections.toml"
 KEY_SECRET = "duftui.import-key"
 KEPT = {
@@ -68,69 +67,6 @@ class ImportReport:
     @property
     def changed(self) -> bool:
         return bool(self.changes)
-
-
-@dataclass
-class _State:
-    """Hashes of what the last import wrote, by workspace-relative path or connection name."""
-
-    path: Path
-    files: dict[str, str] = field(default_factory=dict)
-    connections: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, workspace: Path) -> _State:
-        path = locations.state_dir(workspace) / STATE_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        return cls(
-            path,
-            *(_strings(data.get(part)) for part in ("files", "connections", "secrets")),
-        )
-
-    def dumps(self) -> str:
-        data = {
-            "version": 2,
-            "files": dict(sorted(self.files.items())),
-            "connections": dict(sorted(self.connections.items())),
-            "secrets": dict(sorted(self.secrets.items())),
-        }
-        return json.dumps(data, indent=2) + "\n"
-
-    def save(self) -> None:
-        write_atomic(self.path, self.dumps())
-
-
-def _strings(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): v for k, v in value.items() if isinstance(v, str)}
-
-
-def compare(current: str, last: str | None, new: str) -> str:
-    """Three-way: "same", "upstream" (only DUFT changed), "local" (only here),
-    "conflict" (both), or "unknown" (no record of the last import)."""
-    if current == new:
-        return "same"
-    if last is None:
-        return "unknown"
-    if current == last:
-        return "upstream"
-    return "local" if new == last else "conflict"
-
-
-def _sha(data: bytes | str) -> str:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _canonical(data: Any) -> str:
-    return _sha(json.dumps(data, sort_keys=True, default=str))
 
 
 def import_duft(
@@ -178,7 +114,7 @@ class _Importer:
         self.force = force
         self.secrets = secrets
         self.report = report
-        self.state = _State.load(workspace)
+        self.state = ImportState.load(workspace)
         self.loaded_state = self.state.dumps()
         self._key: bytes | None = None
 
@@ -229,16 +165,16 @@ class _Importer:
             self.report.refused.append(f"{rel}: {outside}; not written")
             return rel
         if path.exists():
-            verdict = compare(_sha(path.read_bytes()), self.state.files.get(rel), _sha(data))
+            verdict = compare(sha(path.read_bytes()), self.state.files.get(rel), sha(data))
             if verdict == "same":
-                self.state.files[rel] = _sha(data)
+                self.state.files[rel] = sha(data)
                 self.report.unchanged += 1
                 return rel
             action = self._action(verdict, rel)
             if action is None:
                 return rel
         _write_bytes(path, data)
-        self.state.files[rel] = _sha(data)
+        self.state.files[rel] = sha(data)
         self.report.changes.append((action, rel))
         return rel
 
@@ -272,12 +208,12 @@ class _Importer:
             where = f"{CONNECTIONS_FILE} [{item.name}]"
             if item.name in document:
                 verdict = compare(
-                    _canonical(_unwrap(document[item.name])),
+                    canonical(_unwrap(document[item.name])),
                     self.state.connections.get(item.name),
-                    _canonical(data),
+                    canonical(data),
                 )
                 if verdict == "same":
-                    self.state.connections[item.name] = _canonical(data)
+                    self.state.connections[item.name] = canonical(data)
                     self.report.unchanged += 1
                     continue
                 action = self._action(verdict, where)
@@ -288,7 +224,7 @@ class _Importer:
                 document.add(tomlkit.nl())
                 document.add(item.name, _connection_table(data))
                 action = "created"
-            self.state.connections[item.name] = _canonical(data)
+            self.state.connections[item.name] = canonical(data)
             self.report.changes.append((action, where))
             changed = True
         if changed:

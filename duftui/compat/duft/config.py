@@ -16,7 +16,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", ".venv", "node_modules"}
@@ -105,6 +105,24 @@ class DuftConfig:
                 out.files.append(path)
         out.files.sort()
         return out
+
+    def unsafe_script(self, script: str) -> str | None:
+        """Why a pythonFile must not be used: it climbs out of the scripts folder, or it is
+        (or lies under) a link to something outside the DUFT configuration."""
+        pure = PurePosixPath(script)
+        if pure.is_absolute() or script.startswith(("\\", "~")) or re.match(r"[A-Za-z]:", script):
+            return f"an absolute path; name a file inside {self.rel(self.scripts_dir)}/"
+        if ".." in pure.parts or ".." in script.split("\\"):
+            return f"climbs out of {self.rel(self.scripts_dir)}/ with '..'"
+        path = self.scripts_dir / script
+        for part in [path, *path.parents]:
+            if part == self.scripts_dir:
+                break
+            if part.is_symlink() and (part.is_dir() or part != path):
+                return f"lies under a symbolic link to a folder ({self.rel(part)})"
+        if path.exists() or path.is_symlink():
+            return self.unsafe_file(path)
+        return None
 
     def unsafe_file(self, path: Path) -> str | None:
         """Why a file under the scripts folder must not be copied, or None."""

@@ -140,7 +140,7 @@ def _task_draft(
             "task not imported"
         )
         return None
-    unsafe = _unsafe_script(config, script)
+    unsafe = config.unsafe_script(script)
     if unsafe:
         mapping.refused.append(f"{where}: pythonFile {script!r}: {unsafe}; task not imported")
         return None
@@ -185,25 +185,6 @@ def _task_draft(
     if params:
         data["params"] = params
     return data, script
-
-
-def _unsafe_script(config: DuftConfig, script: str) -> str | None:
-    """Why a pythonFile must not be used: it climbs out of the scripts folder, or it is
-    (or lies under) a link to something outside the DUFT configuration."""
-    pure = PurePosixPath(script)
-    if pure.is_absolute() or script.startswith(("\\", "~")) or re.match(r"[A-Za-z]:", script):
-        return f"an absolute path; name a file inside {config.rel(config.scripts_dir)}/"
-    if ".." in pure.parts or ".." in script.split("\\"):
-        return f"climbs out of {config.rel(config.scripts_dir)}/ with '..'"
-    path = config.scripts_dir / script
-    for part in [path, *path.parents]:
-        if part == config.scripts_dir:
-            break
-        if part.is_symlink() and (part.is_dir() or part != path):
-            return f"lies under a symbolic link to a folder ({config.rel(part)})"
-    if path.exists() or path.is_symlink():
-        return config.unsafe_file(path)
-    return None
 
 
 def _params(declared: Any, where: str, notes: list[str]) -> dict[str, dict[str, Any]]:
