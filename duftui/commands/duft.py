@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -31,8 +32,8 @@ def import_duft_cmd(
     """Convert a DUFT config directory (system/ + user/, or flat) into tasks and connections.
 
     Prints every change, every DUFT field it could not map, and checks the result like
-    `duftui validate`. Running it again changes nothing unless the DUFT files changed;
-    files edited since the last import are kept unless --force.
+    `duftui validate`. Running it again brings in what changed in DUFT; what was edited
+    here since the last import is kept (a conflict when DUFT changed it too) unless --force.
     """
     from duftui.definitions.duft_import import DuftImportError, import_duft
 
@@ -46,20 +47,38 @@ def import_duft_cmd(
         f"{report.project} in {workspace}"
     )
     for action, what in report.changes:
-        click.echo(f"  {action:<14} {what}")
-    for what in report.kept:
-        click.echo(f"  {'kept':<14} {what}: changed since the last import (--force overwrites)")
+        click.echo(f"  {action:<14} {_shown(what)}")
+    for what, reason in report.kept:
+        click.echo(f"  {'kept':<14} {_shown(what)}: {reason}; --force takes DUFT's")
+    for what in report.conflicts:
+        click.echo(
+            f"  {'conflict':<14} {_shown(what)}: edited here and changed in DUFT since the last "
+            "import; kept the one here, --force takes DUFT's"
+        )
     if not report.changed:
         click.echo(f"nothing changed: {report.unchanged} item(s) already up to date")
     if report.notes:
         click.echo(f"not mapped ({len(report.notes)}):")
         for note in report.notes:
-            click.echo(f"  {note}")
+            click.echo(f"  {_shown(note)}")
+    if report.refused:
+        click.echo(f"refused ({len(report.refused)}):", err=True)
+        for what in report.refused:
+            click.echo(f"  {_shown(what)}", err=True)
     if report.problems:
         click.echo("the imported definitions have problems:", err=True)
         for problem in report.problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {_shown(problem)}", err=True)
+    if report.refused or report.problems:
         raise SystemExit(1)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|\n")
+
+
+def _shown(text: str) -> str:
+    """One line on the terminal: a DUFT id's newline or escape sequence is shown escaped."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
 
 
 COMMANDS: list[click.Command] = [import_duft_cmd]

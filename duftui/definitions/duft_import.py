@@ -6,15 +6,19 @@ the project folder (`project.toml`, one task file per DUFT task, the scripts cop
 untouched) and password values into the user's secrets file.
 
 It is safe to run again. What it wrote is remembered by content hash in
-`.duftui/duft-import.json`; a file or connection whose content still matches is brought up
-to date, one that someone changed since is left alone (and reported) unless `force`, and
-a second run over the same DUFT configuration changes nothing. Secret values are never
-hashed into that file: a secret that differs from DUFT's value is kept unless `force`.
+`.duftui/duft-import.json`, so each file, connection and secret is compared three ways —
+what is here now, what the last import wrote, what DUFT holds now: a change on the DUFT
+side only is brought in, an edit here only is kept (and reported), and a change on both
+sides is reported as a conflict and kept unless `force`. A second run over the same DUFT
+configuration changes nothing. Secret values are recorded as HMAC-SHA256 digests keyed by
+a random key kept in the secrets file itself (`duftui.import-key`), so the state file
+gives nothing to guess a password from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -24,17 +28,21 @@ from typing import Any
 
 import tomlkit
 
-from duftui import locations
 from duftui.compat.duft.config import DuftConfigError, read_config
 from duftui.compat.duft.mapping import MappedConnection, Mapping, map_config, task_key
 from duftui.definitions.common import SecretRef, check_key
+from duftui.definitions.duft_import_state import ImportState, canonical, compare, sha
 from duftui.definitions.loader import load_workspace
 from duftui.definitions.models import Project
 from duftui.definitions.secrets import SecretStore
 from duftui.definitions.writer import dumps_project, dumps_task, write_atomic
 
-STATE_FILE = "duft-import.json"
 CONNECTIONS_FILE = "connections.toml"
+KEY_SECRET = "duftui.import-key"
+KEPT = {
+    "local": "edited here since the last import (DUFT's is unchanged)",
+    "unknown": "differs from DUFT's, and no earlier import recorded it",
+}
 
 
 class DuftImportError(Exception):
@@ -50,48 +58,15 @@ class ImportReport:
     project: str
     changes: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
-    kept: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(self.changes)
-
-
-@dataclass
-class _State:
-    """Hashes of what the last import wrote, by workspace-relative path or connection name."""
-
-    path: Path
-    files: dict[str, str] = field(default_factory=dict)
-    connections: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, workspace: Path) -> _State:
-        path = locations.state_dir(workspace) / STATE_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        return cls(path, dict(data.get("files", {})), dict(data.get("connections", {})))
-
-    def save(self) -> None:
-        data = {
-            "version": 1,
-            "files": dict(sorted(self.files.items())),
-            "connections": dict(sorted(self.connections.items())),
-        }
-        write_atomic(self.path, json.dumps(data, indent=2) + "\n")
-
-
-def _sha(data: bytes | str) -> str:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _canonical(data: Any) -> str:
-    return _sha(json.dumps(data, sort_keys=True, default=str))
 
 
 def import_duft(
@@ -119,7 +94,11 @@ def import_duft(
         force,
         secrets,
         ImportReport(
-            source=config.root, layout=config.layout, project=key, notes=list(mapping.notes)
+            source=config.root,
+            layout=config.layout,
+            project=key,
+            notes=list(mapping.notes),
+            refused=list(mapping.refused),
         ),
     )
     importer.run(config, mapping)
@@ -130,12 +109,14 @@ class _Importer:
     def __init__(
         self, workspace: Path, project: str, force: bool, secrets: SecretStore, report: ImportReport
     ) -> None:
-        self.workspace = workspace
+        self.workspace = workspace.resolve()
         self.project = project
         self.force = force
         self.secrets = secrets
         self.report = report
-        self.state = _State.load(workspace)
+        self.state = ImportState.load(workspace)
+        self.loaded_state = self.state.dumps()
+        self._key: bytes | None = None
 
     def run(self, config: Any, mapping: Mapping) -> None:
         folder = f"tasks/{self.project}"
@@ -146,18 +127,21 @@ class _Importer:
         written.add(
             self._file(
                 f"{folder}/project.toml",
-                _header(f"configuration {config.root.name}") + dumps_project(project),
+                _header(f"configuration {json.dumps(config.root.name, ensure_ascii=False)}") + dumps_project(project),
             )
         )
         for item in mapping.tasks:
             written.add(
                 self._file(
                     f"{folder}/{item.key}.toml",
-                    _header(f'data task "{item.duft_id}"') + inline_cron(dumps_task(item.task)),
+                    _header(f"data task {json.dumps(item.duft_id, ensure_ascii=False)}") + inline_cron(dumps_task(item.task)),
                 )
             )
         if config.scripts_dir.is_dir():
-            for path in config.script_files():
+            scripts = config.script_files()
+            self.report.notes.extend(scripts.notes)
+            self.report.refused.extend(scripts.refused)
+            for path in scripts.files:
                 rel = path.relative_to(config.scripts_dir).as_posix()
                 written.add(self._file(f"{folder}/scripts/{rel}", path.read_bytes()))
         for rel in sorted(self.state.files):
@@ -167,7 +151,7 @@ class _Importer:
                 )
         self._connections(mapping.connections)
         self._secrets(mapping.connections)
-        if self.report.changed:
+        if self.report.changed or self.state.dumps() != self.loaded_state:
             self.state.save()
         self._validate()
 
@@ -176,23 +160,35 @@ class _Importer:
         data = content.encode("utf-8") if isinstance(content, str) else content
         path = self.workspace / rel
         action = "created"
+        outside = self._outside(path)
+        if outside:
+            self.report.refused.append(f"{rel}: {outside}; not written")
+            return rel
         if path.exists():
-            current = path.read_bytes()
-            if current == data:
-                self.state.files[rel] = _sha(data)
+            verdict = compare(sha(path.read_bytes()), self.state.files.get(rel), sha(data))
+            if verdict == "same":
+                self.state.files[rel] = sha(data)
                 self.report.unchanged += 1
                 return rel
-            if self.state.files.get(rel) != _sha(current):
-                if not self.force:
-                    self.report.kept.append(rel)
-                    return rel
-                action = "overwrote"
-            else:
-                action = "updated"
+            action = self._action(verdict, rel)
+            if action is None:
+                return rel
         _write_bytes(path, data)
-        self.state.files[rel] = _sha(data)
+        self.state.files[rel] = sha(data)
         self.report.changes.append((action, rel))
         return rel
+
+    def _outside(self, path: Path) -> str | None:
+        """Why writing `path` would leave the workspace (a planted link on the way)."""
+        if path.is_symlink():
+            return f"is a symbolic link (to {os.readlink(path)}); remove it, then import again"
+        landing = path.resolve()
+        if not landing.is_relative_to(self.workspace):
+            return (
+                f"would be written to {landing}, outside the workspace (a folder on the way "
+                "is a symbolic link); remove the link, then import again"
+            )
+        return None
 
     def _connections(self, connections: list[MappedConnection]) -> None:
         path = self.workspace / CONNECTIONS_FILE
@@ -211,42 +207,72 @@ class _Importer:
             data = connection_data(item)
             where = f"{CONNECTIONS_FILE} [{item.name}]"
             if item.name in document:
-                current = _unwrap(document[item.name])
-                if current == data:
-                    self.state.connections[item.name] = _canonical(data)
+                verdict = compare(
+                    canonical(_unwrap(document[item.name])),
+                    self.state.connections.get(item.name),
+                    canonical(data),
+                )
+                if verdict == "same":
+                    self.state.connections[item.name] = canonical(data)
                     self.report.unchanged += 1
                     continue
-                if self.state.connections.get(item.name) != _canonical(current):
-                    if not self.force:
-                        self.report.kept.append(where)
-                        continue
-                    action = "overwrote"
-                else:
-                    action = "updated"
+                action = self._action(verdict, where)
+                if action is None:
+                    continue
                 document[item.name] = _connection_table(data)
             else:
                 document.add(tomlkit.nl())
                 document.add(item.name, _connection_table(data))
                 action = "created"
-            self.state.connections[item.name] = _canonical(data)
+            self.state.connections[item.name] = canonical(data)
             self.report.changes.append((action, where))
             changed = True
         if changed:
             write_atomic(path, tomlkit.dumps(document).lstrip("\n"))
 
+    def _action(self, verdict: str, what: str) -> str | None:
+        """What to do with something that differs from DUFT's: None keeps it (reported)."""
+        if verdict == "upstream":
+            return "updated"
+        if self.force:
+            return "overwrote"
+        if verdict == "conflict":
+            self.report.conflicts.append(what)
+        else:
+            self.report.kept.append((what, KEPT[verdict]))
+        return None
+
     def _secrets(self, connections: list[MappedConnection]) -> None:
-        stored = self.secrets.values()
         for item in connections:
             for name, value in item.secrets.items():
-                if stored.get(name) == value:
-                    self.report.unchanged += 1
-                    continue
-                if name in stored and not self.force:
-                    self.report.kept.append(f"secret {name} (differs from the DUFT value)")
-                    continue
-                action = "updated secret" if name in stored else "stored secret"
+                stored = self.secrets.values()
+                new = self._digest(value)
+                if name not in stored:
+                    action = "stored"
+                else:
+                    verdict = compare(
+                        self._digest(stored[name]), self.state.secrets.get(name), new
+                    )
+                    if verdict == "same":
+                        self.state.secrets[name] = new
+                        self.report.unchanged += 1
+                        continue
+                    action = self._action(verdict, f"secret {name}")
+                    if action is None:
+                        continue
                 self.secrets.set(name, value)
-                self.report.changes.append((action, f"{name} in {self.secrets.path}"))
+                self.state.secrets[name] = new
+                self.report.changes.append((f"{action} secret", f"{name} in {self.secrets.path}"))
+
+    def _digest(self, value: str) -> str:
+        """A keyed digest of a secret value: comparable, but no help in guessing it."""
+        if self._key is None:
+            key = self.secrets.values().get(KEY_SECRET)
+            if not key:
+                key = os.urandom(32).hex()
+                self.secrets.set(KEY_SECRET, key)
+            self._key = key.encode("utf-8")
+        return hmac.new(self._key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def _validate(self) -> None:
         catalogue = load_workspace(self.workspace)

@@ -17,6 +17,7 @@ from duftui.definitions.connections import (
     Connection,
     literal_secrets,
 )
+from duftui.definitions.conversion import conversion_problems
 from duftui.definitions.cross_checks import CONNECTIONS_FILE, unknown_schedule_params
 from duftui.definitions.cross_checks import check_project_tasks as _check_project_tasks
 from duftui.definitions.locate import TomlLocator
@@ -381,7 +382,7 @@ def _load_task(
     if parsed.data is not None:
         spec = validate_model(Task, parsed)
         if spec is not None:
-            _add_located(parsed, spec.requirement_problems())
+            _add_located(parsed, spec.requirement_problems() + conversion_problems(spec))
     key = f"{project.key}/{name}"
     entry = TaskEntry(
         key=key,

@@ -19,7 +19,7 @@ from duftui.definitions.common import SecretRef
 from duftui.definitions.loader import Catalogue, TaskEntry
 from duftui.definitions.models import Param
 from duftui.definitions.secrets import MASK, SecretError, SecretStore, resolve_ref
-from duftui.engine.templates import TemplateError, expand
+from duftui.engine.templates import Secret, TemplateError, expand
 from duftui.locations import secrets_file
 
 
@@ -73,6 +73,20 @@ def _merge(base: Param, own: Param) -> Param:
     data = base.model_dump()
     data.update(own.model_dump(exclude_unset=True))
     return Param.model_validate(data)
+
+
+def name_params(
+    catalogue: Catalogue, entry: TaskEntry, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A run's parameter values as output file names may use them: secret ones (declared
+    secret, or given by reference) stand as `Secret`, so a name refuses to show them."""
+    declared = declared_params(catalogue, entry)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        param = declared.get(name, (None, ""))[0]
+        hidden = param is not None and (param.secret or isinstance(param.default, SecretRef))
+        out[name] = Secret() if hidden or value == MASK else value
+    return out
 
 
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:

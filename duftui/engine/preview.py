@@ -12,7 +12,7 @@ from duftui.definitions.secrets import SecretStore
 from duftui.engine.launch import uses_step_runner, working_directory
 from duftui.engine.params import resolve_params
 from duftui.engine.submit import runnable
-from duftui.engine.templates import expand, expand_name, logical_local
+from duftui.engine.templates import TemplateError, expand, expand_name, logical_local
 from duftui.store.timestamps import utcnow
 
 
@@ -54,12 +54,18 @@ def preview_task(
     if spec.output is not None:
         from pathlib import Path
 
+        from duftui.engine.params import name_params
+        from duftui.steps.errors import StepError
         from duftui.steps.output import rows_file
 
-        shown["files"]["output file"] = rows_file(spec.output, local, Path(".")).name
-        if spec.output.zip:
-            zip_name = spec.output.zip_name or shown["files"]["output file"] + ".zip"
-            shown["files"]["zip file"] = expand_name(zip_name, local)
+        names = name_params(catalogue, entry, stored)
+        try:
+            shown["files"]["output file"] = rows_file(spec.output, local, Path("."), names).name
+            if spec.output.zip:
+                zip_name = spec.output.zip_name or shown["files"]["output file"] + ".zip"
+                shown["files"]["zip file"] = expand_name(zip_name, local, names)
+        except (StepError, TemplateError) as exc:
+            shown["files"]["output file"] = f"(cannot be named: {exc})"
     for index, target in enumerate(spec.deliver):
         shown["files"][f"deliver[{index}]"] = f"{target.kind}: {expand_name(target.path, local)}"
     if spec.source is not None and spec.source.path:

@@ -12,18 +12,29 @@ keywords stand for the day of the (shifted) month: `firstday` ("01"), `firstday0
 no padding) and `lastday` ("28"…"31"), e.g. `parse(%Y-%m-1-firstday)` is the first day
 of last month. File names and remote paths also expand bare directives (`%Y%m%d`) without
 `parse(…)`; parameter values and SQL only expand `parse(…)`.
+
+Output file names (`[output] name`, `zip_name`) may also name a parameter: `{day}` is its
+value, `{day:%Y%m%d}` its value read as an ISO date (or date-time) and formatted, so
+`visits_{day:%Y%m%d}.csv` follows `-p day=2025-06-01`. `{{` and `}}` are literal braces.
+A value that would change the folder (`/`, a backslash, `..`, a leading `~`) or holds a control
+character is refused, and so is a secret parameter.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 _PARSE = re.compile(r"parse\(([^()]*)\)")
 _DIRECTIVE = re.compile(r"%-?[A-Za-z%]")
 _ARITH = re.compile(r"([+-])(\d+)")
 _KEYWORDS = re.compile(r"firstday0|firstday|lastday")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}|[{}]")
+_HOLD = 0xE000  # private-use characters stand in for parameters while dates are expanded
+_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
 _UNIT_OF = {"d": "days", "j": "days", "a": "days", "A": "days", "m": "months", "b": "months",
             "B": "months", "Y": "years", "y": "years", "H": "hours", "I": "hours",
             "M": "minutes", "S": "seconds"}
@@ -33,6 +44,13 @@ class TemplateError(ValueError):
     """A template that cannot be evaluated; the message names it."""
 
 
+class Secret:
+    """Stands for a secret parameter's value where a file name must not show it."""
+
+    def __repr__(self) -> str:
+        return "Secret()"
+
+
 def expand(text: str, at: datetime) -> str:
     """Replace every `parse(…)` in `text` with its value at `at`."""
     if "parse(" not in text:
@@ -40,12 +58,69 @@ def expand(text: str, at: datetime) -> str:
     return _PARSE.sub(lambda m: render_format(m.group(1), at), text)
 
 
-def expand_name(text: str, at: datetime) -> str:
-    """Like `expand`, and also format bare strftime directives (for file names and paths)."""
+def expand_name(text: str, at: datetime, params: Mapping[str, Any] | None = None) -> str:
+    """Like `expand`, and also format bare strftime directives (for file names and paths).
+    With `params`, `{name}` and `{name:FORMAT}` take parameter values (module doc)."""
+    held: list[str] = []
+    if params is not None and ("{" in text or "}" in text):
+        text = _PLACEHOLDER.sub(lambda m: _hold(m, params, held), text)
     text = expand(text, at)
-    if "%" not in text and not _KEYWORDS.search(text):
-        return text
-    return render_format(text, at)
+    if "%" in text or _KEYWORDS.search(text):
+        text = render_format(text, at)
+    for index, value in enumerate(held):
+        text = text.replace(chr(_HOLD + index), value)
+    return text
+
+
+def _hold(match: re.Match[str], params: Mapping[str, Any], held: list[str]) -> str:
+    token = match.group(0)
+    if token in ("{{", "}}"):
+        held.append(token[0])
+    elif match.group(1) is None:
+        raise TemplateError(
+            f"a lone {token!r}: name a parameter as {{name}} or {{name:%Y%m%d}}, "
+            f"or write {token * 2!r} for the brace itself"
+        )
+    else:
+        held.append(name_value(match.group(1), match.group(2), params))
+    return chr(_HOLD + len(held) - 1)
+
+
+def name_value(name: str, fmt: str | None, params: Mapping[str, Any]) -> str:
+    """One parameter's text inside a file name, refused when it would change the folder."""
+    if name not in params:
+        known = ", ".join(sorted(params)) or "none"
+        raise TemplateError(f"{{{name}}} names no parameter (declared: {known})")
+    value = params[name]
+    if isinstance(value, Secret):
+        raise TemplateError(f"parameter {name!r} is secret; a file name cannot show it")
+    if fmt is not None:
+        when = value
+        if isinstance(value, str):
+            try:
+                when = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise TemplateError(
+                    f"{{{name}:{fmt}}}: parameter {name} = {value!r} is not a date like "
+                    "2025-06-01 (or 2025-06-01T06:00)"
+                ) from None
+        if not isinstance(when, date):
+            raise TemplateError(
+                f"{{{name}:{fmt}}}: parameter {name} = {value!r} is not a date"
+            )
+        text = _strftime(when, fmt)  # type: ignore[arg-type]
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = "" if value is None else str(value)
+    bad = _UNSAFE.search(text)
+    if bad or text in (".", "..") or text.startswith("~"):
+        what = repr(bad.group(0)) if bad else "a leading '~'" if text[:1] == "~" else repr(text)
+        raise TemplateError(
+            f"parameter {name} = {text!r} cannot be part of a file name (it holds {what}); "
+            "give a value without a path"
+        )
+    return text
 
 
 def render_format(fmt: str, at: datetime) -> str:
@@ -107,7 +182,7 @@ def _wall(at: datetime, day) -> datetime:
     return local.astimezone(UTC).astimezone(at.tzinfo)
 
 
-def _strftime(when: datetime, fmt: str) -> str:
+def _strftime(when: date, fmt: str) -> str:
     try:
         return when.strftime(fmt)
     except ValueError as exc:

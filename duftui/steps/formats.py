@@ -12,6 +12,10 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import os
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -233,6 +237,7 @@ class XlsxWriter(RowWriter):
         self.illegal = ILLEGAL_CHARACTERS_RE
         self.book = Workbook(write_only=True)
         self.sheet = self.book.create_sheet(output.sheet)
+        self.carriage_return = False
 
     def begin(self, columns: list[str]) -> None:
         super().begin(columns)
@@ -241,6 +246,8 @@ class XlsxWriter(RowWriter):
 
     def _cell(self, value: Any) -> Any:
         if isinstance(value, str):
+            if "\r" in value:
+                self.carriage_return = True
             return self.illegal.sub("", value) if self.illegal.search(value) else value
         if isinstance(value, datetime) and value.tzinfo is not None:
             return value.replace(tzinfo=None)  # Excel has no time zones: keep wall time
@@ -263,9 +270,33 @@ class XlsxWriter(RowWriter):
 
     def close(self) -> None:
         self.book.save(self.path)
+        if self.carriage_return:
+            keep_carriage_returns(self.path)
 
     def abort(self) -> None:
         """Nothing to close: a write-only workbook writes its file only in save()."""
+
+
+def keep_carriage_returns(path: Path) -> None:
+    """openpyxl writes a CR inside a value as a raw byte, which every XML reader (Excel,
+    openpyxl) turns into LF: "a\r\nb" would come back as "a\nb". A character reference
+    survives, so the sheets are copied once with each raw CR written as `&#13;` (markup
+    never holds a raw CR: ElementTree escapes it in attributes). Streamed, block by block."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".cr", dir=path.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp, "w") as target:
+            for info in source.infolist():
+                with source.open(info) as reader, target.open(info, "w") as writer:
+                    if info.filename.startswith("xl/worksheets/"):
+                        while block := reader.read(1 << 20):
+                            writer.write(block.replace(b"\r", b"&#13;"))
+                    else:
+                        shutil.copyfileobj(reader, writer, 1 << 20)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class ParquetWriter(RowWriter):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from duftui.definitions.models import Output
 from duftui.engine.templates import TemplateError, expand_name
@@ -21,11 +22,19 @@ from duftui.steps.formats import EXTENSIONS, Rows, open_writer
 from duftui.steps.report import Reporter, human_size, md5_of
 
 
-def target_path(template: str, at: datetime, folder: Path, extension: str | None = None) -> Path:
+def target_path(
+    template: str,
+    at: datetime,
+    folder: Path,
+    extension: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Path:
     """A templated file name; relative names land in the run's folder. A name without any
-    suffix gets the format's extension ("output_%Y%m%d" → "output_20260101.csv")."""
+    suffix gets the format's extension ("output_%Y%m%d" → "output_20260101.csv").
+    `params` lets the name use `{param}` / `{param:%Y%m%d}` (engine.templates); without
+    them braces are left as they are."""
     try:
-        name = expand_name(template, at)
+        name = expand_name(template, at, params)
     except TemplateError as exc:
         raise StepError(f"output: file name {template!r}: {exc}") from None
     path = Path(name).expanduser()
@@ -88,18 +97,25 @@ def write_rows(
     return writer.rows
 
 
-def rows_file(output: Output, at: datetime, folder: Path) -> Path:
-    return target_path(output.name, at, folder, EXTENSIONS.get(output.format))
+def rows_file(
+    output: Output, at: datetime, folder: Path, params: Mapping[str, Any] | None = None
+) -> Path:
+    return target_path(output.name, at, folder, EXTENSIONS.get(output.format), params)
 
 
 def rename_files(
-    files: list[Path], output: Output, at: datetime, folder: Path, reporter: Reporter
+    files: list[Path],
+    output: Output,
+    at: datetime,
+    folder: Path,
+    reporter: Reporter,
+    params: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Files from a source or script keep their names, unless `[output] name` is set and
     there is one file: then it is copied to that (templated) name."""
     if "name" not in output.model_fields_set or len(files) != 1:
         return files
-    target = claim(target_path(output.name, at, folder), output.overwrite)
+    target = claim(target_path(output.name, at, folder, params=params), output.overwrite)
     if target.resolve() == files[0].resolve():
         return files
     _copy(files[0], target)
@@ -120,7 +136,12 @@ def _copy(source: Path, target: Path) -> None:
 
 
 def finish_files(
-    files: list[Path], output: Output, at: datetime, folder: Path, reporter: Reporter
+    files: list[Path],
+    output: Output,
+    at: datetime,
+    folder: Path,
+    reporter: Reporter,
+    params: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """GPG → md5 → zip; returns the files to deliver."""
     current = list(files)
@@ -138,7 +159,7 @@ def finish_files(
             sums.append(target)
     if not output.zip:
         return current + sums
-    return [make_zip(current, sums, output, at, folder, reporter)]
+    return [make_zip(current, sums, output, at, folder, reporter, params)]
 
 
 def encrypt(path: Path, output: Output, folder: Path, reporter: Reporter) -> Path:
@@ -191,16 +212,17 @@ def make_zip(
     at: datetime,
     folder: Path,
     reporter: Reporter,
+    params: Mapping[str, Any] | None = None,
 ) -> Path:
     """One archive of the data files and their .md5 files: `zip_name`, else the single
     data file's name + ".zip", else the output name + ".zip"."""
     files = data + sums
     if output.zip_name:
-        target = target_path(output.zip_name, at, folder, "zip")
+        target = target_path(output.zip_name, at, folder, "zip", params)
     elif len(data) == 1:
         target = folder / f"{data[0].name}.zip"
     else:
-        base = target_path(output.name, at, folder)
+        base = target_path(output.name, at, folder, params=params)
         target = base if base.suffix == ".zip" else base.with_name(f"{base.name}.zip")
     claim(target, output.overwrite)
     part = partial(target)

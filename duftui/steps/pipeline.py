@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from duftui.definitions.conversion import asks_conversion
 from duftui.definitions.models import Output
 from duftui.steps import output as out
 from duftui.steps.context import StepContext
@@ -139,11 +140,18 @@ def _run_steps(ctx: StepContext, state: PipelineState, reporter: Reporter) -> No
             reporter.warning("processing: the script listed no files; nothing to write or deliver")
     state.final = state.files
     if spec.output is not None and state.files:
+        names = _name_params(ctx)
         with reporter.step("output") as info:
             files = state.files
-            if kind != "sql":  # a SQL task's output.name already named its rows file
-                files = out.rename_files(files, spec.output, at, ctx.output_dir, reporter)
-            state.final = out.finish_files(files, spec.output, at, ctx.output_dir, reporter)
+            if kind == "files" and asks_conversion(spec.output):
+                from duftui.steps.convert import convert_files
+
+                files = convert_files(files, spec.output, at, ctx.output_dir, reporter, names)
+            elif kind != "sql":  # a SQL task's output.name already named its rows file
+                files = out.rename_files(files, spec.output, at, ctx.output_dir, reporter, names)
+            state.final = out.finish_files(
+                files, spec.output, at, ctx.output_dir, reporter, names
+            )
             info["summary"] = _files_summary(state.final)
     if spec.deliver and state.final:
         _deliver(ctx, state, reporter)
@@ -161,7 +169,7 @@ def _sql_source(ctx: StepContext, state: PipelineState, reporter: Reporter) -> N
     source = spec.source
     assert source is not None and source.connection
     output = spec.output or Output()
-    path = out.rows_file(output, ctx.logical_time, ctx.output_dir)
+    path = out.rows_file(output, ctx.logical_time, ctx.output_dir, _name_params(ctx))
     with reporter.step("source: sql") as info:
         query = sql.build_query(
             source, ctx.folder, ctx.workspace, ctx.params, ctx.logical_time, reporter
@@ -200,6 +208,13 @@ def _sql_source(ctx: StepContext, state: PipelineState, reporter: Reporter) -> N
         return
     reporter.output(path, "source" if spec.processing else "output")
     state.files = [path]
+
+
+def _name_params(ctx: StepContext) -> dict:
+    """The run's parameters as output names may use them (secret ones refused)."""
+    from duftui.engine.params import name_params
+
+    return name_params(ctx.catalogue, ctx.entry, ctx.params)
 
 
 def _deliver(ctx: StepContext, state: PipelineState, reporter: Reporter) -> None:

@@ -126,10 +126,16 @@ def test_hand_edits_are_kept_unless_forced(ws: Workspace, tmp_path) -> None:
     result = _import(ws, source)
     assert result.exit_code == 0, result.output
     assert (
-        "kept           tasks/duftcfg/sample.toml: changed since the last import" in result.output
+        "conflict       tasks/duftcfg/sample.toml: edited here and changed in DUFT since the "
+        "last import; kept the one here, --force takes DUFT's" in result.output
     )
-    assert "kept           connections.toml [ANA]" in result.output
-    assert "kept           secret duft.ANA.password" in result.output
+    assert (
+        "kept           connections.toml [ANA]: edited here since the last import "
+        "(DUFT's is unchanged); --force takes DUFT's" in result.output
+    )
+    assert (
+        "kept           secret duft.ANA.password: edited here since the last import" in result.output
+    )
     assert "updated        tasks/duftcfg/sample-notebook.toml" in result.output
     assert 'name = "My own name"' in edited.read_text()
     assert '"Host"' in connections.read_text()
@@ -144,6 +150,62 @@ def test_hand_edits_are_kept_unless_forced(ws: Workspace, tmp_path) -> None:
     from duftui.locations import secrets_file
 
     assert SecretStore(secrets_file()).get("duft.ANA.password") == "pa55-word-ana"
+
+
+def _set_duft_password(source: Path, value: str) -> None:
+    path = source / "user" / "config.json"
+    config = json.loads(path.read_text())
+    config["dataConnectionParameters"]["ANA"]["password"] = value
+    path.write_text(json.dumps(config))
+
+
+def test_a_password_changed_in_duft_is_brought_in(ws: Workspace, tmp_path) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    assert _import(ws, source).exit_code == 0
+    _set_duft_password(source, "rotated-in-duft")
+    result = _import(ws, source)
+    assert result.exit_code == 0, result.output
+    assert "updated secret duft.ANA.password" in result.output
+    assert "kept" not in result.output and "conflict" not in result.output
+    assert ws.secrets().get("duft.ANA.password") == "rotated-in-duft"
+    # The state file records the import without anything to guess the password from.
+    import hashlib
+
+    state = (ws.root / ".duftui" / "duft-import.json").read_text()
+    for value in ("rotated-in-duft", "pa55-word-ana"):
+        assert value not in state
+        assert hashlib.sha256(value.encode()).hexdigest() not in state
+    assert json.loads(state)["secrets"]["duft.ANA.password"]
+    again = _import(ws, source)
+    assert "nothing changed:" in again.output, again.output
+
+
+def test_a_password_changed_on_both_sides_is_a_conflict(ws: Workspace, tmp_path) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    assert _import(ws, source).exit_code == 0
+    ws.secrets().set("duft.ANA.password", "rotated-by-hand")
+    _set_duft_password(source, "rotated-in-duft")
+    result = _import(ws, source)
+    assert result.exit_code == 0, result.output
+    assert (
+        "conflict       secret duft.ANA.password: edited here and changed in DUFT since the "
+        "last import; kept the one here, --force takes DUFT's" in result.output
+    )
+    assert ws.secrets().get("duft.ANA.password") == "rotated-by-hand"
+    forced = _import(ws, source, "--force")
+    assert "overwrote secret duft.ANA.password" in forced.output
+    assert ws.secrets().get("duft.ANA.password") == "rotated-in-duft"
+
+
+def test_a_secret_without_a_record_of_its_import_is_kept(ws: Workspace, tmp_path) -> None:
+    ws.secrets().set("duft.ANA.password", "set-before-any-import")
+    result = _import(ws, duft_config(tmp_path / "duft-config"))
+    assert result.exit_code == 0, result.output
+    assert (
+        "kept           secret duft.ANA.password: differs from DUFT's, and no earlier "
+        "import recorded it; --force takes DUFT's" in result.output
+    )
+    assert ws.secrets().get("duft.ANA.password") == "set-before-any-import"
 
 
 def test_flat_layout_and_existing_connections_are_kept(ws: Workspace, tmp_path) -> None:
@@ -178,3 +240,113 @@ def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and "state.db" not in p.name
     }
+
+
+def _add_tasks(source: Path, *tasks: dict) -> None:
+    path = source / "system" / "data_tasks.json"
+    data = json.loads(path.read_text())
+    data["dataTasks"].extend(tasks)
+    path.write_text(json.dumps(data))
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def test_hostile_script_paths_are_refused_and_nothing_lands_outside(
+    ws: Workspace, tmp_path
+) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    scripts = source / "system" / "data_tasks"
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "climb.py").write_text("print('outside')\n")
+    (outside / "id_rsa.py").write_text("PRIVATE KEY\n")
+    (outside / "folder").mkdir()
+    (outside / "folder" / "deep.py").write_text("print('deep')\n")
+    (scripts / "stolen.py").symlink_to(outside / "id_rsa.py")
+    (scripts / "linked_dir").symlink_to(outside / "folder", target_is_directory=True)
+    (source / "shared").mkdir()
+    (source / "shared" / "common.py").write_text("print('shared inside the config')\n")
+    (scripts / "inside_link.py").symlink_to(source / "shared" / "common.py")
+    _add_tasks(
+        source,
+        {"id": "CLIMB", "pythonFile": "../../../elsewhere/climb.py"},
+        {"id": "ABSOLUTE", "pythonFile": str(outside / "climb.py")},
+        {"id": "STOLEN", "pythonFile": "stolen.py"},
+        {"id": "UNDER-LINK", "pythonFile": "linked_dir/deep.py"},
+        {"id": "INSIDE", "pythonFile": "inside_link.py"},
+        {"id": "../../Evil\nname = 'x'", "pythonFile": "sample_task.py"},
+        {"id": "RED\x1b[31m", "pythonFile": "gone.py"},
+    )
+    before = _tree(tmp_path / "elsewhere")
+    result = _import(ws, source)
+    assert result.exit_code == 1, result.output
+    out = result.output
+    where = "system/data_tasks.json: dataTasks"
+    assert (
+        f"{where}[4] CLIMB: pythonFile '../../../elsewhere/climb.py': climbs out of "
+        "system/data_tasks/ with '..'; task not imported" in out
+    )
+    assert (
+        f"{where}[5] ABSOLUTE: pythonFile '{outside / 'climb.py'}': an absolute path; name a "
+        "file inside system/data_tasks/; task not imported" in out
+    )
+    assert (
+        f"{where}[6] STOLEN: pythonFile 'stolen.py': a symbolic link to {outside / 'id_rsa.py'}"
+        ", outside the DUFT configuration (copy the file itself into it); task not imported"
+    ) in out
+    assert (
+        f"{where}[7] UNDER-LINK: pythonFile 'linked_dir/deep.py': lies under a symbolic link "
+        "to a folder (system/data_tasks/linked_dir); task not imported" in out
+    )
+    assert (
+        "system/data_tasks/linked_dir: a symbolic link to a folder; not copied (copy the "
+        "folder itself into the DUFT configuration)" in out
+    )
+    assert (
+        "system/data_tasks/inside_link.py: a symbolic link to shared/common.py; "
+        "its content is copied" in out
+    )
+    project = ws.root / "tasks" / "duftcfg"
+    for key in ("climb", "absolute", "stolen", "under-link"):
+        assert not (project / f"{key}.toml").exists()
+    copied = project / "scripts" / "inside_link.py"
+    assert not copied.is_symlink() and "shared inside the config" in copied.read_text()
+    assert not (project / "scripts" / "stolen.py").exists()
+    assert "PRIVATE KEY" not in "".join(
+        p.read_text(errors="replace") for p in ws.root.rglob("*") if p.is_file()
+        and "state.db" not in p.name
+    )
+    # Ids are printed escaped: no terminal escape sequence, no line break of their own.
+    assert "\x1b" not in out
+    assert "dataTasks[10] RED\\x1b[31m: pythonFile 'gone.py' not found" in out
+    # A hostile id becomes a safe key; its header comment cannot inject TOML.
+    evil = _toml(project / "evil-name-x.toml")
+    assert evil["duft_id"] == "../../Evil\nname = 'x'" and "name" in evil
+    assert _tree(tmp_path / "elsewhere") == before
+    assert {p.name for p in tmp_path.iterdir()} == {"ws", "duft-config", "elsewhere", "_config"}
+    assert ws.run("duftcfg/inside").status == RunStatus.SUCCEEDED
+
+
+def test_a_planted_link_in_the_workspace_is_not_followed(ws: Workspace, tmp_path) -> None:
+    source = duft_config(tmp_path / "duft-config")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    project = ws.root / "tasks" / "duftcfg"
+    project.mkdir(parents=True)
+    (project / "scripts").symlink_to(outside, target_is_directory=True)
+    (project / "sample.toml").symlink_to(outside / "planted.toml")
+    result = _import(ws, source)
+    assert result.exit_code == 1, result.output
+    assert (
+        f"tasks/duftcfg/scripts/sample_task.py: would be written to {outside}/sample_task.py, "
+        "outside the workspace (a folder on the way is a symbolic link); remove the link, "
+        "then import again; not written" in result.output
+    )
+    assert (
+        f"tasks/duftcfg/sample.toml: is a symbolic link (to {outside}/planted.toml); remove "
+        "it, then import again; not written" in result.output
+    )
+    assert list(outside.iterdir()) == []
+    assert (project / "root-sample.toml").is_file()

@@ -172,3 +172,14 @@ def test_disk_full_is_a_clear_error(tmp_path: Path) -> None:
         write_rows(full, Output(), ["a"], [[["x" * 100_000]] * 20])
     assert str(caught.value) == f"output: cannot write {full}: no space left on device"
     assert not full.exists()
+
+
+def test_xlsx_keeps_a_crlf_inside_a_value(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    rows = [[1, "cr\r\nlf", "lone\rcr"], [2, "only\nlf", "plain"]]
+    path = write(tmp_path, rows, ["id", "a\r\nb", "c"], format="xlsx")
+    for read_only in (True, False):
+        book = load_workbook(path, read_only=read_only)
+        values = [list(row) for row in book["data"].iter_rows(values_only=True)]
+        assert values == [["id", "a\r\nb", "c"], *rows]

@@ -13,12 +13,24 @@ Nothing here writes anything; `duftui.definitions.duft_import` does that.
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", ".venv", "node_modules"}
 FLAT_CONFIG_FILES = {"data_tasks.json", "data_connections.json", "config.json"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass
+class ScriptFiles:
+    """The files to copy with the scripts, and why others are left out."""
+
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
 
 class DuftConfigError(Exception):
@@ -46,21 +58,84 @@ class DuftConfig:
         except ValueError:
             return str(path)
 
-    def script_files(self) -> list[Path]:
-        """Every file to copy with the scripts: helpers, data files, notebooks."""
-        found = []
-        for path in sorted(self.scripts_dir.rglob("*")):
-            parts = path.relative_to(self.scripts_dir).parts
-            if any(part in SKIPPED_DIRS or part.startswith(".") for part in parts):
-                continue
-            if not path.is_file():
-                continue
-            if self.layout == "flat" and len(parts) == 1 and path.name in FLAT_CONFIG_FILES:
-                continue
-            if self.layout == "flat" and parts[0] in ("system", "user"):
-                continue
-            found.append(path)
-        return found
+    def script_files(self) -> ScriptFiles:
+        """Every file to copy with the scripts: helpers, data files, notebooks.
+
+        The walk never follows a symlinked folder. A symlinked file is copied (its content,
+        said in a note) only when its target lies inside the DUFT configuration; one that
+        points elsewhere (`~/.ssh/id_rsa`) is refused, and so is a name holding control
+        characters."""
+        out = ScriptFiles()
+        for folder, dirs, names in os.walk(self.scripts_dir):
+            base = Path(folder)
+            kept_dirs = []
+            for name in sorted(dirs):
+                path = base / name
+                parts = path.relative_to(self.scripts_dir).parts
+                if name in SKIPPED_DIRS or name.startswith("."):
+                    continue
+                if self.layout == "flat" and len(parts) == 1 and name in ("system", "user"):
+                    continue
+                if path.is_symlink():
+                    out.refused.append(
+                        f"{self.rel(path)}: a symbolic link to a folder; not copied "
+                        "(copy the folder itself into the DUFT configuration)"
+                    )
+                    continue
+                kept_dirs.append(name)
+            dirs[:] = kept_dirs
+            for name in sorted(names):
+                path = base / name
+                parts = path.relative_to(self.scripts_dir).parts
+                if name.startswith("."):
+                    continue
+                if self.layout == "flat" and len(parts) == 1 and name in FLAT_CONFIG_FILES:
+                    continue
+                problem = self.unsafe_file(path)
+                if problem:
+                    out.refused.append(f"{self.rel(path)}: {problem}; not copied")
+                    continue
+                if not path.is_file():
+                    continue
+                if path.is_symlink():
+                    out.notes.append(
+                        f"{self.rel(path)}: a symbolic link to {self.rel(path.resolve())}; "
+                        "its content is copied"
+                    )
+                out.files.append(path)
+        out.files.sort()
+        return out
+
+    def unsafe_script(self, script: str) -> str | None:
+        """Why a pythonFile must not be used: it climbs out of the scripts folder, or it is
+        (or lies under) a link to something outside the DUFT configuration."""
+        pure = PurePosixPath(script)
+        if pure.is_absolute() or script.startswith(("\\", "~")) or re.match(r"[A-Za-z]:", script):
+            return f"an absolute path; name a file inside {self.rel(self.scripts_dir)}/"
+        if ".." in pure.parts or ".." in script.split("\\"):
+            return f"climbs out of {self.rel(self.scripts_dir)}/ with '..'"
+        path = self.scripts_dir / script
+        for part in [path, *path.parents]:
+            if part == self.scripts_dir:
+                break
+            if part.is_symlink() and (part.is_dir() or part != path):
+                return f"lies under a symbolic link to a folder ({self.rel(part)})"
+        if path.exists() or path.is_symlink():
+            return self.unsafe_file(path)
+        return None
+
+    def unsafe_file(self, path: Path) -> str | None:
+        """Why a file under the scripts folder must not be copied, or None."""
+        if _CONTROL.search(path.relative_to(self.scripts_dir).as_posix()):
+            return f"the name {path.name!r} holds control characters"
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(self.root):
+                return (
+                    f"a symbolic link to {target}, outside the DUFT configuration "
+                    "(copy the file itself into it)"
+                )
+        return None
 
 
 def read_config(root: Path) -> DuftConfig:

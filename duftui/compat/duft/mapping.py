@@ -78,6 +78,7 @@ class Mapping:
     connections: list[MappedConnection] = field(default_factory=list)
     tasks: list[MappedTask] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
 
 def task_key(duft_id: str, taken: set[str]) -> str:
@@ -105,7 +106,7 @@ def map_config(config: DuftConfig) -> Mapping:
         if not isinstance(entry, dict) or not entry.get("id"):
             mapping.notes.append(f"{where}: not a task with an id; skipped")
             continue
-        draft = _task_draft(config, entry, names, f"{where} {entry['id']}", mapping.notes)
+        draft = _task_draft(config, entry, names, f"{where} {entry['id']}", mapping)
         if draft is not None:
             drafts[str(entry["id"])] = (task_key(str(entry["id"]), taken), *draft)
     _map_schedules(config, drafts, mapping.notes)
@@ -125,8 +126,9 @@ def _task_draft(
     entry: dict[str, Any],
     connections: dict[str, str],
     where: str,
-    notes: list[str],
+    mapping: Mapping,
 ) -> tuple[dict[str, Any], str] | None:
+    notes = mapping.notes
     for name in entry:
         if name not in TASK_FIELDS:
             notes.append(f"{where}: field {name!r} not mapped")
@@ -137,6 +139,10 @@ def _task_draft(
             f"{where}: pythonFile {script!r} is not a .py script or .ipynb notebook; "
             "task not imported"
         )
+        return None
+    unsafe = config.unsafe_script(script)
+    if unsafe:
+        mapping.refused.append(f"{where}: pythonFile {script!r}: {unsafe}; task not imported")
         return None
     if not (config.scripts_dir / script).is_file():
         notes.append(
