@@ -180,6 +180,7 @@ def _sql_source(ctx: StepContext, state: PipelineState, reporter: Reporter) -> N
                 source.fetch_size,
                 deadline,
                 lambda columns, blocks: out.write_rows(path, output, columns, blocks, counter),
+                output.format,
             )
         finally:
             engine.dispose()

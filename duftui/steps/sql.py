@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +35,12 @@ from duftui.engine.templates import TemplateError, expand
 from duftui.steps.errors import StepError
 from duftui.steps.formats import Rows
 from duftui.steps.report import Reporter
+from duftui.steps.sql_values import ValueMapper
 
 URL_TIMEOUT_S = 30.0
 COUNT_EVERY_S = 2.0
 DRIVER_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "mssql": "mssql"}
+_NAMES: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -191,13 +194,32 @@ def make_engine(name: str, values: dict[str, Any]) -> Engine:
             "needs type sqlite or sql"
         )
     try:
-        return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     except (ImportError, exc.NoSuchModuleError) as error:
         extra = DRIVER_EXTRAS.get(url.get_backend_name())
         hint = f"; install it with pip install 'duftui[{extra}]'" if extra else ""
         raise StepError(
             f"source: connection {name}: database driver missing ({error}){hint}"
         ) from None
+    _NAMES[engine] = name
+    return engine
+
+
+def connection_label(engine: Engine) -> str:
+    """`ana (postgresql://duftui@127.0.0.1:5432/ana)`: the name and where it points."""
+    where = engine.url.render_as_string(hide_password=True).replace(":***@", "@", 1)
+    name = _NAMES.get(engine)
+    return f"{name} ({where})" if name else where
+
+
+def prepare_session(conn: Connection) -> None:
+    """Timestamps with a zone come back in UTC from every server, so the files a task
+    writes do not depend on the server's or the machine's time zone."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.exec_driver_sql("SET TIME ZONE 'UTC'")
+    elif dialect == "mysql":
+        conn.exec_driver_sql("SET time_zone = '+00:00'")
 
 
 class Deadline:
@@ -222,6 +244,8 @@ class Deadline:
         millis = int(self.seconds * 1000)
         if dialect == "postgresql":
             conn.exec_driver_sql(f"SET statement_timeout = {millis}")
+        elif dialect == "mysql" and getattr(conn.dialect, "is_mariadb", False):
+            conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.seconds:g}")
         elif dialect == "mysql":
             conn.exec_driver_sql(f"SET SESSION max_execution_time = {millis}")
         elif dialect == "mssql" and hasattr(raw, "timeout"):
@@ -237,10 +261,20 @@ def export(
     fetch_size: int,
     deadline: Deadline,
     sink: Sink,
+    fmt: str = "csv",
 ) -> int:
-    """Run the query and hand its columns and row blocks to `sink`; returns its count."""
+    """Run the query and hand its columns and row blocks to `sink`; returns its count.
+
+    `stream_results` makes the driver use a server-side cursor (a named cursor on
+    PostgreSQL, an unbuffered one on MySQL/MariaDB), so only one block is ever in memory;
+    values are mapped for the output format `fmt` (see sql_values)."""
     try:
-        with engine.connect() as conn:
+        conn = engine.connect()
+    except exc.DBAPIError as error:
+        raise connect_error(engine, error) from None
+    try:
+        with conn:
+            prepare_session(conn)
             deadline.arm(conn)
             result = conn.execution_options(stream_results=True, yield_per=fetch_size).execute(
                 text(query.sql), query.bind
@@ -249,12 +283,13 @@ def export(
                 raise StepError("source: the query returned no result set (is it a SELECT?)")
             names = result.keys()  # a Result is not a dict: iterating it reads rows
             columns = [str(name) for name in names]
+            mapper = ValueMapper(len(columns), fmt)
             try:
-                return sink(columns, _blocks(result, fetch_size, deadline))
+                return sink(columns, mapper.blocks(_blocks(result, fetch_size, deadline)))
             finally:
                 result.close()
     except exc.SQLAlchemyError as error:
-        raise query_error(error, deadline) from None
+        raise query_error(error, deadline, query, engine) from None
 
 
 def _blocks(result: Any, size: int, deadline: Deadline) -> Iterator[Rows]:
@@ -266,9 +301,13 @@ def _blocks(result: Any, size: int, deadline: Deadline) -> Iterator[Rows]:
             yield part
             deadline_check(deadline)
         return
+    # A short block means the driver's cursor is used up, and the strategy has closed it
+    # (a server-side cursor must not be read again once closed).
     while rows := strategy.fetchmany(result, cursor, size):
         yield rows
         deadline_check(deadline)
+        if len(rows) < size:
+            break
 
 
 def deadline_check(deadline: Deadline) -> None:
@@ -276,13 +315,70 @@ def deadline_check(deadline: Deadline) -> None:
         raise StepError(f"source: query timed out after {deadline.seconds:g}s (source.timeout)")
 
 
-def query_error(error: exc.DBAPIError | exc.SQLAlchemyError, deadline: Deadline) -> StepError:
-    """A database error as one readable line."""
+def server_message(error: BaseException) -> str:
+    """The server's own words, first line only (psycopg adds the statement and a caret
+    below; pymysql wraps them in a tuple with the error code)."""
+    orig = getattr(error, "orig", None)
+    if orig is None:
+        orig = error
+    args = getattr(orig, "args", ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        text_ = args[1]  # pymysql: (1064, "You have an error …")
+    else:
+        text_ = str(orig)
+    lines = [line.strip() for line in text_.strip().splitlines() if line.strip()]
+    message = lines[0] if lines else type(orig).__name__
+    return re.sub(r"^(FATAL|ERROR):\s+", "", message)
+
+
+def error_line(error: BaseException, sql: str) -> int | None:
+    """The query line the server points at: psycopg's statement position (characters
+    into the statement it sent, which has the query's lines) or MySQL's "at line N"."""
+    orig = getattr(error, "orig", None)
+    diag = getattr(orig, "diag", None)
+    position = getattr(diag, "statement_position", None) if diag is not None else None
+    if position:
+        statement = getattr(error, "statement", None) or sql
+        # a server-side cursor sends `DECLARE … CURSOR FOR <query>` on the query's first line
+        return statement[: int(position) - 1].count("\n") + 1
+    found = re.search(r" at line (\d+)\s*$", server_message(error))
+    return int(found.group(1)) if found else None
+
+
+def query_error(
+    error: exc.DBAPIError | exc.SQLAlchemyError,
+    deadline: Deadline,
+    query: Query | None = None,
+    engine: Engine | None = None,
+) -> StepError:
+    """A database error as one sentence: where in the query, and what the server said."""
     if deadline.passed:
         return StepError(f"source: query timed out after {deadline.seconds:g}s (source.timeout)")
-    orig = getattr(error, "orig", None)
-    message = str(orig if orig is not None else error).strip().splitlines()[0]
-    return StepError(f"source: query failed: {message}")
+    message = server_message(error)
+    if getattr(error, "connection_invalidated", False) and engine is not None:
+        return StepError(
+            f"source: the connection to {connection_label(engine)} was lost while the "
+            f"query ran ({message}); no file was written, and a retry ([retry]) starts over"
+        )
+    line = error_line(error, query.sql) if query is not None else None
+    where = f" ({query.origin}, line {line})" if query is not None and line else ""
+    return StepError(f"source: query failed{where}: {message}")
+
+
+def connect_error(engine: Engine, error: exc.DBAPIError) -> StepError:
+    """A refused login or a missing database, naming the connection to fix."""
+    message = server_message(error)
+    message = re.sub(r"^connection failed:\s*", "", message)
+    message = re.sub(r'^connection to server at "[^"]*"(, port \d+)? failed:\s*', "", message)
+    message = re.sub(r"^(FATAL|ERROR):\s+", "", message)
+    name = _NAMES.get(engine, "")
+    if re.search(r"password|access denied", message, re.I):
+        hint = f"check the user and password of connection {name} in connections.toml"
+    elif re.search(r"database .* does not exist|unknown database", message, re.I):
+        hint = f"check the database named in the url of connection {name} in connections.toml"
+    else:
+        hint = f"check that the server runs and connection {name} in connections.toml"
+    return StepError(f"source: connection {connection_label(engine)} failed: {message}; {hint}")
 
 
 class RowCounter:
