@@ -170,21 +170,33 @@ class Output(Strict):
 
 
 class Deliver(Strict):
-    """One delivery target (`[[deliver]]`)."""
+    """One delivery target (`[[deliver]]`): a folder, a server, or a database table."""
 
-    kind: Literal["local", "sftp", "ftp", "smb"]
+    kind: Literal["local", "sftp", "ftp", "smb", "table"]
     connection: str | None = None
-    path: str
+    path: str = ""
     overwrite: bool = True
     retries: int = Field(default=2, ge=0, le=20)
     retry_delay: Duration = timedelta(seconds=2)
+    table: str | None = None
+    mode: Literal["append", "replace", "upsert"] = "append"
+    key: list[str] = Field(default_factory=list)
+    batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _remote_needs_connection(self) -> Deliver:
         if self.kind != "local" and not self.connection:
+            what = "a sql or sqlite one" if self.kind == "table" else "one"
             raise ValueError(
-                f'an {self.kind} delivery needs connection = "NAME" (one from connections.toml)'
+                f'a {self.kind} delivery needs connection = "NAME" ({what} from connections.toml)'
             )
+        if self.kind == "table":
+            if not self.table:
+                raise ValueError('a table delivery needs table = "NAME" (or "schema.name")')
+            if self.mode == "upsert" and not self.key:
+                raise ValueError('mode = "upsert" needs key = ["column", …] (the unique key)')
+        elif not self.path:
+            raise ValueError(f'a {self.kind} delivery needs path = "FOLDER"')
         return self
 
 

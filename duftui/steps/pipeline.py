@@ -218,7 +218,7 @@ def _deliver(ctx: StepContext, state: PipelineState, reporter: Reporter) -> None
                 written = deliver_to(
                     index,
                     target,
-                    state.final,
+                    state.files if target.kind == "table" else state.final,  # data, not zips
                     at=ctx.logical_time,
                     connections=ctx.connections,
                     workspace=ctx.workspace,

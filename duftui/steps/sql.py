@@ -35,7 +35,7 @@ from duftui.engine.templates import TemplateError, expand
 from duftui.steps.errors import StepError
 from duftui.steps.formats import Rows
 from duftui.steps.report import Reporter
-from duftui.steps.sql_values import ValueMapper
+from duftui.steps.sql_values import ValueMapper, instant_columns
 
 URL_TIMEOUT_S = 30.0
 COUNT_EVERY_S = 2.0
@@ -283,7 +283,9 @@ def export(
                 raise StepError("source: the query returned no result set (is it a SELECT?)")
             names = result.keys()  # a Result is not a dict: iterating it reads rows
             columns = [str(name) for name in names]
-            mapper = ValueMapper(len(columns), fmt)
+            cursor = getattr(result, "cursor", None)
+            instants = instant_columns(conn.dialect.name, getattr(cursor, "description", None))
+            mapper = ValueMapper(len(columns), fmt, instants)
             try:
                 return sink(columns, mapper.blocks(_blocks(result, fetch_size, deadline)))
             finally:
@@ -335,12 +337,15 @@ def error_line(error: BaseException, sql: str) -> int | None:
     """The query line the server points at: psycopg's statement position (characters
     into the statement it sent, which has the query's lines) or MySQL's "at line N"."""
     orig = getattr(error, "orig", None)
+    # psycopg quotes the line of the statement it sent (`LINE 3: FORM people`); a
+    # server-side cursor sends `DECLARE … CURSOR FOR <query>`, whose lines are the query's
+    quoted = re.search(r"^LINE (\d+):", str(orig or ""), re.M)
+    if quoted:
+        return int(quoted.group(1))
     diag = getattr(orig, "diag", None)
     position = getattr(diag, "statement_position", None) if diag is not None else None
     if position:
-        statement = getattr(error, "statement", None) or sql
-        # a server-side cursor sends `DECLARE … CURSOR FOR <query>` on the query's first line
-        return statement[: int(position) - 1].count("\n") + 1
+        return sql[: int(position) - 1].count("\n") + 1
     found = re.search(r" at line (\d+)\s*$", server_message(error))
     return int(found.group(1)) if found else None
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from duftui.steps.formats import Rows
@@ -62,13 +62,35 @@ def converter_for(value: Any, fmt: str) -> Converter | None:
     return None
 
 
-class ValueMapper:
-    """Applies each column's converter to the blocks of one result."""
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
-    def __init__(self, columns: int, fmt: str) -> None:
+
+def _then(first: Converter, second: Converter | None) -> Converter:
+    if second is None:
+        return first
+    return lambda value: second(first(value))
+
+
+def instant_columns(dialect: str, description: Any) -> frozenset[int]:
+    """MySQL/MariaDB TIMESTAMP columns (type code 7) in a DBAPI cursor description."""
+    if dialect != "mysql" or not description:
+        return frozenset()
+    return frozenset(i for i, column in enumerate(description) if column[1] == 7)
+
+
+class ValueMapper:
+    """Applies each column's converter to the blocks of one result. `instants` are the
+    columns that hold points in time without saying so (MySQL's TIMESTAMP, read in the
+    session's UTC): they get their zone back, as PostgreSQL's timestamptz has it."""
+
+    def __init__(self, columns: int, fmt: str, instants: frozenset[int] = frozenset()) -> None:
         self.fmt = fmt
         self.pending = set(range(columns))
         self.converters: dict[int, Converter] = {}
+        self.instants = instants
 
     def _classify(self, rows: Rows) -> None:
         for index in list(self.pending):
@@ -77,6 +99,8 @@ class ValueMapper:
                 if value is not None:
                     self.pending.discard(index)
                     found = converter_for(value, self.fmt)
+                    if index in self.instants:
+                        found = _then(_utc, found)
                     if found is not None:
                         self.converters[index] = found
                     break
