@@ -109,6 +109,7 @@ class _Loader:
         self.name = name
         self.reporter = reporter
         self.dialect = conn.dialect.name
+        self.driver_error: type[Exception] = getattr(conn.dialect.dbapi, "Error", exc.DBAPIError)
         schema, _, table = (target.table or "").rpartition(".")
         self.schema = schema or None
         self.table_name = table
@@ -127,7 +128,7 @@ class _Loader:
                 rows = _PgCopy(self, table, columns).load(path, source)
             else:
                 rows = self._insert(table, columns, source, path)
-        except exc.DBAPIError as error:
+        except (exc.DBAPIError, self.driver_error) as error:  # COPY runs on the driver
             raise StepError(
                 f"{self.name}: loading {path.name} into {self.target.table} failed, nothing "
                 f"was loaded: {_located(error, path)}"
@@ -405,10 +406,11 @@ def _column_type(arrow_type: Any, is_key: bool) -> Any:
     return text
 
 
-def _located(error: exc.DBAPIError, path: Path) -> str:
+def _located(error: Exception, path: Path) -> str:
     """The server's message, with the file line COPY names (`COPY t, line 5, column n`)."""
     message = sql.server_message(error)
-    context = str(getattr(getattr(error.orig, "diag", None), "context", "") or "")
+    orig = getattr(error, "orig", None) or error
+    context = str(getattr(getattr(orig, "diag", None), "context", "") or "")
     found = re.search(r"line (\d+)", context)
     if found:
         return f"{path.name} line {found.group(1)}: {message}"
