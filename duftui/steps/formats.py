@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import operator
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -140,7 +142,7 @@ class DelimitedWriter(_TextWriter):
         except csv.Error as exc:
             raise StepError(f"output: cannot write row near {self.rows + 1}: {exc}") from None
         text = self._take()
-        if self.quote_empty and any("" in row for row in rows):
+        if self.quote_empty and any(map(operator.contains, rows, repeat(""))):
             text = "".join(self._row_keeping_empty(row) for row in rows)
         elif self.risky and any(c in text for c in self.risky):
             parts = []

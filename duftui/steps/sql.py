@@ -35,7 +35,7 @@ from duftui.engine.templates import TemplateError, expand
 from duftui.steps.errors import StepError
 from duftui.steps.formats import Rows
 from duftui.steps.report import Reporter
-from duftui.steps.sql_values import ValueMapper, instant_columns
+from duftui.steps.sql_values import TEXT_FORMATS, ValueMapper, instant_columns
 
 URL_TIMEOUT_S = 30.0
 COUNT_EVERY_S = 2.0
@@ -212,12 +212,22 @@ def connection_label(engine: Engine) -> str:
     return f"{name} ({where})" if name else where
 
 
-def prepare_session(conn: Connection) -> None:
+def prepare_session(conn: Connection, fmt: str | None = None) -> None:
     """Timestamps with a zone come back in UTC from every server, so the files a task
-    writes do not depend on the server's or the machine's time zone."""
+    writes do not depend on the server's or the machine's time zone. For text outputs,
+    PostgreSQL's own text of numerics and dates is what the file holds (`12.50`,
+    `2026-03-15`, also `infinity`), so psycopg hands it over as it is instead of parsing
+    it into a Decimal or a date that the writer turns back into the same text."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         conn.exec_driver_sql("SET TIME ZONE 'UTC'")
+        if fmt in TEXT_FORMATS and conn.dialect.driver == "psycopg":
+            conn.exec_driver_sql("SET DateStyle = 'ISO, YMD'")
+            from psycopg.types.string import TextLoader
+
+            adapters = conn.connection.driver_connection.adapters  # type: ignore[union-attr]
+            for name in ("numeric", "date"):
+                adapters.register_loader(name, TextLoader)
     elif dialect == "mysql":
         conn.exec_driver_sql("SET time_zone = '+00:00'")
 
@@ -274,7 +284,7 @@ def export(
         raise connect_error(engine, error) from None
     try:
         with conn:
-            prepare_session(conn)
+            prepare_session(conn, fmt)
             deadline.arm(conn)
             result = conn.execution_options(stream_results=True, yield_per=fetch_size).execute(
                 text(query.sql), query.bind
