@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, exc, inspect, types
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mssql, mysql
 
 from duftui.definitions.models import Deliver
 from duftui.steps import sql
@@ -381,7 +381,13 @@ def _mysql_bool(value: Any) -> Any:
 
 def _column_type(arrow_type: Any, is_key: bool) -> Any:
     """A column type for a created table: from parquet's arrow type, else text."""
-    text: Any = types.String(255) if is_key else types.Text().with_variant(mysql.LONGTEXT(), "mysql")
+    text: Any = (
+        types.String(255)
+        if is_key
+        else types.Text()
+        .with_variant(mysql.LONGTEXT(), "mysql")
+        .with_variant(mssql.NVARCHAR(None), "mssql")
+    )
     if arrow_type is None:
         return text
     import pyarrow as pa
@@ -402,7 +408,11 @@ def _column_type(arrow_type: Any, is_key: bool) -> Any:
     if t.is_time(arrow_type):
         return types.Time()
     if t.is_binary(arrow_type) or t.is_large_binary(arrow_type):
-        return types.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql")
+        return (
+            types.LargeBinary()
+            .with_variant(mysql.LONGBLOB(), "mysql")
+            .with_variant(mssql.VARBINARY("max"), "mssql")
+        )
     return text
 
 
