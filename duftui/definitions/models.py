@@ -113,6 +113,10 @@ class Source(Strict):
     recursive: bool = False
     delete_after: bool = False
     command: str | None = None
+    query_headers: dict[str, str] = Field(default_factory=dict)
+    query_connection: str | None = None
+    script: str | None = None
+    script_on_host: bool = False
 
 
 class Processing(Strict):
@@ -293,13 +297,17 @@ class Task(Strict):
             found.append(
                 (("source",) if source else ("run", "kind"), '"files" needs [source] with a path')
             )
-        if kind == "ssh" and (source is None or not source.connection or not source.command):
+        if kind == "ssh" and (
+            source is None or not source.connection or not (source.command or source.script)
+        ):
             found.append(
                 (
                     ("source",) if source else ("run", "kind"),
-                    '"ssh" needs [source] with a connection and a command',
+                    '"ssh" needs [source] with a connection and a command or a script',
                 )
             )
+        if kind == "ssh" and source is not None and source.command and source.script:
+            found.append((("source", "script"), "give either command or script, not both"))
         return found
 
     def connections_used(self) -> list[tuple[str, str]]:
@@ -307,6 +315,8 @@ class Task(Strict):
         used = [("run.connections", name) for name in self.run.connections]
         if self.source and self.source.connection:
             used.append(("source.connection", self.source.connection))
+        if self.source and self.source.query_connection:
+            used.append(("source.query_connection", self.source.query_connection))
         for index, target in enumerate(self.deliver):
             if target.connection:
                 used.append((f"deliver[{index}].connection", target.connection))
@@ -319,8 +329,10 @@ class Task(Strict):
         files: list[tuple[tuple[str, str], str]] = []
         if self.run.file:
             files.append((("run", "file"), self.run.file))
-        if self.source and self.source.query_file:
+        if self.source and self.source.query_file and not self.source.query_connection:
             files.append((("source", "query_file"), self.source.query_file))
+        if self.source and self.source.script and not self.source.script_on_host:
+            files.append((("source", "script"), self.source.script))
         if self.processing:
             files.append((("processing", "script"), self.processing.script))
             if self.processing.requirements:

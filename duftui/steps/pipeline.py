@@ -158,7 +158,8 @@ def _sql_source(ctx: StepContext, state: PipelineState, reporter: Reporter) -> N
     path = out.rows_file(output, ctx.logical_time, ctx.output_dir)
     with reporter.step("source: sql") as info:
         query = sql.build_query(
-            source, ctx.folder, ctx.workspace, ctx.params, ctx.logical_time, reporter
+            source, ctx.folder, ctx.workspace, ctx.params, ctx.logical_time, reporter,
+            ctx.connections,
         )
         bound = ", ".join(f":{name}" for name in query.bind) or "no parameters"
         reporter.info(f"source: {query.origin} on {source.connection} ({bound}) → {path.name}")

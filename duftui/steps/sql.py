@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 from sqlalchemy import Connection, Engine, create_engine, exc, text
 from sqlalchemy.engine import URL, make_url
@@ -56,17 +56,42 @@ def cache_dir(workspace: Path) -> Path:
     return locations.state_dir(workspace) / "cache" / "queries"
 
 
-def fetch_query(url: str, cache: Path, reporter: Reporter, timeout: float = URL_TIMEOUT_S) -> str:
+def query_headers(source: Source, params: dict[str, Any]) -> dict[str, str]:
+    """`query_headers = { Authorization = "Bearer {token}" }`: `{name}` is a parameter, so
+    a token comes from a secret parameter (resolved at launch, masked in every log)."""
+    headers = {}
+    for header, template in source.query_headers.items():
+
+        def value(found: re.Match[str], header: str = header) -> str:
+            name = found.group(1)
+            if name not in params:
+                raise StepError(
+                    f"source: query_headers.{header} uses {{{name}}} but the task has no "
+                    f"parameter {name!r}"
+                )
+            return str(params[name])
+
+        headers[header] = re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", value, template)
+    return headers
+
+
+def fetch_query(
+    url: str,
+    cache: Path,
+    reporter: Reporter,
+    timeout: float = URL_TIMEOUT_S,
+    headers: dict[str, str] | None = None,
+) -> str:
     """The query at `url`; the cached copy (with a warning) when the URL is unreachable.
 
     A 4xx answer is an error, not a reason to use the cache: the server was reached and
-    said the query is gone or forbidden.
+    said the query is gone or forbidden. Header values (tokens) are never logged.
     """
     if urlsplit(url).scheme not in ("http", "https", "file"):
         raise StepError(f"source: query_url must be http(s):// or file://, got {url!r}")
     cached = cache / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".sql")
     try:
-        with urlopen(url, timeout=timeout) as answer:
+        with urlopen(Request(url, headers=headers or {}), timeout=timeout) as answer:
             charset = answer.headers.get_content_charset() or "utf-8"
             body = answer.read().decode(charset)
     except HTTPError as error:
@@ -95,6 +120,42 @@ def fetch_query(url: str, cache: Path, reporter: Reporter, timeout: float = URL_
     return cached.read_text(encoding="utf-8")
 
 
+def remote_query(
+    source: Source,
+    connections: dict[str, dict[str, Any]],
+    workspace: Path,
+    at: datetime,
+    reporter: Reporter,
+) -> str:
+    """`query_file` read from an SFTP, FTP or SMB connection (`query_connection`); the
+    path may hold date templates. Fetched into memory through a temporary file."""
+    import tempfile
+
+    from duftui.engine.templates import expand_name
+    from duftui.steps.errors import TransferError
+    from duftui.steps.remote import open_remote
+
+    assert source.query_file and source.query_connection
+    try:
+        path = expand_name(source.query_file, at)
+    except TemplateError as error:
+        raise StepError(f"source: query_file {source.query_file!r}: {error}") from None
+    with tempfile.TemporaryDirectory(prefix="duftui-query-") as folder:
+        local = Path(folder) / "query.sql"
+        try:
+            with open_remote("files", source.query_connection, connections, workspace) as remote:
+                remote.download(path, local)
+                where = remote.label
+        except TransferError as error:
+            raise StepError(f"source: query_file {path}: {error}") from None
+        try:
+            text_ = local.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise StepError(f"source: query_file {path} on {where} is not UTF-8 text") from None
+    reporter.info(f"source: fetched the query {path} from {where} ({len(text_)} characters)")
+    return text_
+
+
 def build_query(
     source: Source,
     folder: Path,
@@ -102,10 +163,14 @@ def build_query(
     params: dict[str, Any],
     at: datetime,
     reporter: Reporter,
+    connections: dict[str, dict[str, Any]] | None = None,
 ) -> Query:
     """Read the SQL, expand templates, and pick the parameters it binds."""
     if source.query is not None:
         raw, origin = source.query, "inline query"
+    elif source.query_file and source.query_connection:
+        raw = remote_query(source, connections or {}, workspace, at, reporter)
+        origin = f"{source.query_connection}:{source.query_file}"
     elif source.query_file:
         path = folder / source.query_file
         try:
@@ -114,8 +179,9 @@ def build_query(
             raise StepError(f"source: cannot read {source.query_file}: {error.strerror}") from None
         origin = source.query_file
     elif source.query_url:
+        headers = query_headers(source, params)
         raw, origin = (
-            fetch_query(source.query_url, cache_dir(workspace), reporter),
+            fetch_query(source.query_url, cache_dir(workspace), reporter, headers=headers),
             source.query_url,
         )
     else:
