@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from duftui.steps import sql
 from duftui.steps.errors import StepError
 from duftui.steps.report import Reporter
 from duftui.steps.table_read import DELIMITED, RowSource, loadable, open_rows
+from duftui.task import LOADS_FILE
 
 COUNT_EVERY_S = 2.0
 COPY_CHUNK = 1 << 20
@@ -53,7 +55,7 @@ def load_table(
     """Load every data file into `target.table`; returns one label per file."""
     name = f"deliver[{index}]"
     assert target.connection and target.table
-    data = [path for path in files if loadable(path)]
+    data = [path for path in files if loadable(path) and _meant_for(path, target)]
     if not data:
         listed = ", ".join(p.name for p in files) or "none"
         raise StepError(
@@ -98,6 +100,31 @@ def load_table(
         if record is not None:
             record(path, label)
     return labels
+
+
+def _meant_for(path: Path, target: Deliver) -> bool:
+    """A file a python task reported with `task.output(path, load=…)` goes only to the
+    table it names (`visits` or `connection.visits`); other files go to every target."""
+    wanted = _load_tags().get(str(path.resolve()))
+    return wanted is None or wanted in (target.table, f"{target.connection}.{target.table}")
+
+
+def _load_tags() -> dict[str, str]:
+    folder = os.environ.get("DUFTUI_OUTPUT_DIR")
+    tags: dict[str, str] = {}
+    if not folder:
+        return tags
+    try:
+        lines = (Path(folder) / LOADS_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return tags
+    for line in lines:
+        try:
+            item = json.loads(line)
+            tags[str(item["path"])] = str(item["load"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return tags
 
 
 class _Loader:

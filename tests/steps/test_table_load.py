@@ -168,3 +168,30 @@ def test_a_python_task_hands_a_table_back(sws: StepWorkspace, pg: PostgresServer
     assert pg.execute("SELECT clinic, patients FROM visits ORDER BY clinic") == [
         ("north", "5"), ("south", "7"),
     ]
+
+
+def test_a_python_task_sends_each_file_to_the_table_it_names(
+    sws: StepWorkspace, pg: PostgresServer
+) -> None:
+    sws.connection("dst", pg.connection())
+    key = sws.python_task(
+        "multi",
+        """
+        from duftui import task
+        out = task.output_dir()
+        (out / "visits.csv").write_text("clinic,patients\\nnorth,5\\n")
+        (out / "clinics.csv").write_text("clinic,city\\nnorth,Zürich\\n")
+        task.output(out / "visits.csv", load="visits")
+        task.output(out / "clinics.csv", load="dst.clinics")
+        """,
+    )
+    toml = sws.root / "tasks" / "p" / "multi.toml"
+    toml.write_text(
+        toml.read_text()
+        + '\n[[deliver]]\nkind = "table"\nconnection = "dst"\ntable = "visits"\n'
+        + '\n[[deliver]]\nkind = "table"\nconnection = "dst"\ntable = "clinics"\n'
+    )
+    run = sws.run(key)
+    assert run.status == RunStatus.SUCCEEDED, sws.text(run.id)
+    assert pg.execute("SELECT * FROM visits") == [("north", "5")]
+    assert pg.execute("SELECT * FROM clinics") == [("north", "Zürich")]
