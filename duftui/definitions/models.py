@@ -191,8 +191,10 @@ class Deliver(Strict):
     def _remote_needs_connection(self) -> Deliver:
         if self.kind != "local" and not self.connection:
             what = "a sql or sqlite one" if self.kind == "table" else "one"
+            article = "a" if self.kind == "table" else "an"
             raise ValueError(
-                f'a {self.kind} delivery needs connection = "NAME" ({what} from connections.toml)'
+                f'{article} {self.kind} delivery needs connection = "NAME" '
+                f"({what} from connections.toml)"
             )
         if self.kind == "table":
             if not self.table:

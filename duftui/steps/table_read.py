@@ -68,20 +68,28 @@ def _delimited(path: Path, size: int, delimiter: str, encoding: str) -> RowSourc
         import pyarrow.csv as pacsv
     except ImportError:
         return RowSource(columns, _csv_module(path, size, delimiter, encoding))
-    reader = pacsv.open_csv(
-        str(path),
-        read_options=pacsv.ReadOptions(
-            encoding=encoding, block_size=BLOCK_BYTES, column_names=columns, skip_rows=1
-        ),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in columns},
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    return RowSource(columns, _arrow_blocks(reader, size, path))
+
+    def blocks() -> Iterator[list[tuple[Any, ...]]]:
+        # opened on the first read: a load that hands the file to COPY never starts it
+        try:
+            reader = pacsv.open_csv(
+                str(path),
+                read_options=pacsv.ReadOptions(
+                    encoding=encoding, block_size=BLOCK_BYTES, column_names=columns, skip_rows=1
+                ),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in columns},
+                    null_values=[""],
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise StepError(f"cannot read {path.name}: {exc}") from None
+        yield from _arrow_blocks(reader, size, path)
+
+    return RowSource(columns, blocks())
 
 
 def _arrow_blocks(batches: Any, size: int, path: Path) -> Iterator[list[tuple[Any, ...]]]:
