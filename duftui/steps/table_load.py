@@ -18,25 +18,23 @@ the load goes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, exc, inspect, types
-from sqlalchemy.dialects import mssql, mysql
+from sqlalchemy import Column, Connection, MetaData, Table, exc, inspect
+from sqlalchemy.dialects import mysql
 
 from duftui.definitions.models import Deliver
 from duftui.steps import sql
 from duftui.steps.errors import StepError
 from duftui.steps.report import Reporter
 from duftui.steps.table_read import DELIMITED, RowSource, loadable, open_rows
+from duftui.steps.table_types import apply, column_type, converters, json_text
 from duftui.task import LOADS_FILE
 
 COUNT_EVERY_S = 2.0
@@ -186,7 +184,7 @@ class _Loader:
         columns = [
             Column(
                 name,
-                _column_type(arrow.field(name).type if arrow is not None else None, name in key),
+                column_type(arrow.field(name).type if arrow is not None else None, name in key),
                 primary_key=name in key,
                 nullable=name not in key,
             )
@@ -217,13 +215,13 @@ class _Loader:
         self, table: Table, columns: list[Column[Any]], source: RowSource, path: Path
     ) -> int:
         names = [c.name for c in columns]
-        convert = _converters(columns, self.dialect)
+        convert = converters(columns, self.dialect)
         statement: Any = table.insert()
         if self.target.mode == "upsert":
             statement = _upsert(table, names, self.target.key, self.dialect)
         counter = _Counter(self.reporter, self.name, path)
         for block in source.blocks:
-            rows = [dict(zip(names, _apply(convert, row), strict=True)) for row in block]
+            rows = [dict(zip(names, apply(convert, row), strict=True)) for row in block]
             if rows:
                 self.conn.execute(statement, rows)
             counter.add(len(rows))
@@ -268,11 +266,11 @@ class _PgCopy:
                 f"CREATE TEMP TABLE {into} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
             )
         names = ", ".join(self.prep.quote(c.name) for c in self.columns)
-        convert = _converters(self.columns, "postgresql")
+        convert = converters(self.columns, "postgresql")
         counter = _Counter(self.loader.reporter, self.loader.name, path)
         suffix = path.suffix.lower()
         with self.raw.cursor() as cursor:
-            as_text = [fn for fn in convert if fn not in (None, _json_text)]
+            as_text = [fn for fn in convert if fn not in (None, json_text)]
             if suffix in DELIMITED and suffix != ".txt" and not as_text:
                 delimiter = DELIMITED[suffix].replace("'", "''")
                 statement = (
@@ -287,7 +285,7 @@ class _PgCopy:
                 with cursor.copy(f"COPY {into} ({names}) FROM STDIN") as copy:
                     for block in source.blocks:
                         for row in block:
-                            copy.write_row(_apply(convert, row))
+                            copy.write_row(apply(convert, row))
                         counter.add(len(block))
             if into != target:
                 self._merge(cursor, into, target)
@@ -331,116 +329,6 @@ class _Counter:
             self.reporter.info(
                 f"{self.name}: {self.path.name}: {self.rows:,} rows so far ({rate:,.0f} rows/s)"
             )
-
-
-Converter = Callable[[Any], Any] | None
-
-
-def _apply(convert: list[Converter], row: tuple[Any, ...]) -> tuple[Any, ...]:
-    if not any(convert):
-        return row
-    return tuple(
-        value if fn is None or value is None else fn(value)
-        for fn, value in zip(convert, row, strict=True)
-    )
-
-
-def _converters(columns: list[Column[Any]], dialect: str) -> list[Converter]:
-    """What a text value from a file needs before it fits a column: base64 → bytes for
-    binary columns (the SQL step writes bytes as base64), JSON objects → text, and on
-    MySQL/MariaDB ISO timestamps → UTC wall time, true/false → 1/0."""
-    found: list[Converter] = []
-    for column in columns:
-        kind = column.type
-        if isinstance(kind, types._Binary):
-            found.append(_from_base64)
-        elif isinstance(kind, types.JSON) or type(kind).__name__ in ("JSON", "JSONB"):
-            found.append(_json_text)
-        elif dialect == "mysql" and isinstance(kind, types.DateTime):
-            found.append(_mysql_datetime)
-        elif dialect == "mysql" and isinstance(kind, types.Date):
-            found.append(_mysql_date)
-        elif dialect == "mysql" and isinstance(kind, types.Boolean):
-            found.append(_mysql_bool)
-        else:
-            found.append(None)
-    return found
-
-
-def _from_base64(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise StepError(f"{value[:40]!r} is not base64 for a binary column") from None
-
-
-def _json_text(value: Any) -> Any:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-
-
-def _mysql_datetime(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value  # let the server say what it thinks of it
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def _mysql_date(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    return value
-
-
-def _mysql_bool(value: Any) -> Any:
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return 1 if value.lower() == "true" else 0
-    return value
-
-
-def _column_type(arrow_type: Any, is_key: bool) -> Any:
-    """A column type for a created table: from parquet's arrow type, else text."""
-    text: Any = (
-        types.String(255)
-        if is_key
-        else types.Text()
-        .with_variant(mysql.LONGTEXT(), "mysql")
-        .with_variant(mssql.NVARCHAR(None), "mssql")
-    )
-    if arrow_type is None:
-        return text
-    import pyarrow as pa
-
-    t = pa.types
-    if t.is_boolean(arrow_type):
-        return types.Boolean()
-    if t.is_integer(arrow_type):
-        return types.BigInteger()
-    if t.is_floating(arrow_type):
-        return types.Float(53)
-    if t.is_decimal(arrow_type):
-        return types.Numeric(arrow_type.precision, arrow_type.scale)
-    if t.is_date(arrow_type):
-        return types.Date()
-    if t.is_timestamp(arrow_type):
-        return types.DateTime(timezone=arrow_type.tz is not None)
-    if t.is_time(arrow_type):
-        return types.Time()
-    if t.is_binary(arrow_type) or t.is_large_binary(arrow_type):
-        return (
-            types.LargeBinary()
-            .with_variant(mysql.LONGBLOB(), "mysql")
-            .with_variant(mssql.VARBINARY("max"), "mssql")
-        )
-    return text
 
 
 def _located(error: Exception, path: Path) -> str:

@@ -13,7 +13,8 @@ from sqlalchemy.schema import CreateTable
 
 from duftui.steps.errors import StepError
 from duftui.steps.sql import make_engine, protect_literals
-from duftui.steps.table_load import _column_type, _upsert
+from duftui.steps.table_load import _upsert
+from duftui.steps.table_types import column_type
 
 QUERY = "SELECT name FROM people -- uses :day\nWHERE born = :day AND t = '12:30' AND n = :n"
 
@@ -41,11 +42,11 @@ def test_a_created_table_compiles_for_sql_server() -> None:
     table = Table(
         "visits",
         MetaData(),
-        Column("clinic", _column_type(None, True), primary_key=True),
-        Column("patients", _column_type(pa.int64(), False)),
-        Column("at", _column_type(pa.timestamp("us", tz="UTC"), False)),
-        Column("note", _column_type(None, False)),
-        Column("raw", _column_type(pa.binary(), False)),
+        Column("clinic", column_type(None, True), primary_key=True),
+        Column("patients", column_type(pa.int64(), False)),
+        Column("at", column_type(pa.timestamp("us", tz="UTC"), False)),
+        Column("note", column_type(None, False)),
+        Column("raw", column_type(pa.binary(), False)),
         schema="dbo",
     )
     ddl = str(CreateTable(table).compile(dialect=mssql.pyodbc.dialect()))
@@ -56,7 +57,7 @@ def test_a_created_table_compiles_for_sql_server() -> None:
 
 
 def test_upsert_on_sql_server_is_refused_with_a_clear_message() -> None:
-    table = Table("t", MetaData(), Column("id", _column_type(None, True), primary_key=True))
+    table = Table("t", MetaData(), Column("id", column_type(None, True), primary_key=True))
     with pytest.raises(StepError, match='mode = "upsert" is not supported on mssql'):
         _upsert(table, ["id"], ["id"], "mssql")
 
