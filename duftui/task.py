@@ -125,10 +125,26 @@ def fail(message: str, retry: bool = True) -> NoReturn:
     raise SystemExit(1)
 
 
-def output(path: str | os.PathLike[str], stage: str = "output") -> None:
-    """Record a file this run produced (size and md5 are computed by duftui)."""
+LOADS_FILE = ".duftui-loads.jsonl"
+
+
+def output(
+    path: str | os.PathLike[str], stage: str = "output", load: str | None = None
+) -> None:
+    """Record a file this run produced (size and md5 are computed by duftui).
+
+    `load="visits"` (or `"analysis.visits"`: connection, then table) hands the file to the
+    task's `[[deliver]] kind = "table"` target for that table only; a file without it
+    goes to every table target. The choice is kept beside the run's files, where the
+    table delivery reads it."""
     resolved = str(Path(path).resolve())
+    if load is not None and _under_duftui():
+        with open(output_dir() / LOADS_FILE, "a", encoding="utf-8") as loads:
+            loads.write(json.dumps({"path": resolved, "load": str(load)}) + "\n")
     if _under_duftui():
-        _emit({"type": "output", "path": resolved, "stage": stage})
+        message = {"type": "output", "path": resolved, "stage": stage}
+        if load is not None:
+            message["load"] = str(load)
+        _emit(message)
     else:
-        print(f"[OUTPUT] {resolved}", flush=True)
+        print(f"[OUTPUT] {resolved}" + (f" → table {load}" if load else ""), flush=True)

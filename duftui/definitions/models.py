@@ -159,6 +159,10 @@ class Source(Strict):
     recursive: bool = False
     delete_after: bool = False
     command: str | None = None
+    query_headers: dict[str, str] = Field(default_factory=dict)
+    query_connection: str | None = None
+    script: str | None = None
+    script_on_host: bool = False
 
 
 class Processing(Strict):
@@ -216,21 +220,35 @@ class Output(Strict):
 
 
 class Deliver(Strict):
-    """One delivery target (`[[deliver]]`)."""
+    """One delivery target (`[[deliver]]`): a folder, a server, or a database table."""
 
-    kind: Literal["local", "sftp", "ftp", "smb"]
+    kind: Literal["local", "sftp", "ftp", "smb", "table"]
     connection: str | None = None
-    path: str
+    path: str = ""
     overwrite: bool = True
     retries: int = Field(default=2, ge=0, le=20)
     retry_delay: Duration = timedelta(seconds=2)
+    table: str | None = None
+    mode: Literal["append", "replace", "upsert"] = "append"
+    key: list[str] = Field(default_factory=list)
+    batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _remote_needs_connection(self) -> Deliver:
         if self.kind != "local" and not self.connection:
+            what = "a sql or sqlite one" if self.kind == "table" else "one"
+            article = "a" if self.kind == "table" else "an"
             raise ValueError(
-                f'an {self.kind} delivery needs connection = "NAME" (one from connections.toml)'
+                f'{article} {self.kind} delivery needs connection = "NAME" '
+                f"({what} from connections.toml)"
             )
+        if self.kind == "table":
+            if not self.table:
+                raise ValueError('a table delivery needs table = "NAME" (or "schema.name")')
+            if self.mode == "upsert" and not self.key:
+                raise ValueError('mode = "upsert" needs key = ["column", …] (the unique key)')
+        elif not self.path:
+            raise ValueError(f'a {self.kind} delivery needs path = "FOLDER"')
         return self
 
 
@@ -337,13 +355,17 @@ class Task(Strict):
             found.append(
                 (("source",) if source else ("run", "kind"), '"files" needs [source] with a path')
             )
-        if kind == "ssh" and (source is None or not source.connection or not source.command):
+        if kind == "ssh" and (
+            source is None or not source.connection or not (source.command or source.script)
+        ):
             found.append(
                 (
                     ("source",) if source else ("run", "kind"),
-                    '"ssh" needs [source] with a connection and a command',
+                    '"ssh" needs [source] with a connection and a command or a script',
                 )
             )
+        if kind == "ssh" and source is not None and source.command and source.script:
+            found.append((("source", "script"), "give either command or script, not both"))
         return found
 
     def connections_used(self) -> list[tuple[str, str]]:
@@ -351,6 +373,8 @@ class Task(Strict):
         used = [("run.connections", name) for name in self.run.connections]
         if self.source and self.source.connection:
             used.append(("source.connection", self.source.connection))
+        if self.source and self.source.query_connection:
+            used.append(("source.query_connection", self.source.query_connection))
         for index, target in enumerate(self.deliver):
             if target.connection:
                 used.append((f"deliver[{index}].connection", target.connection))
@@ -363,8 +387,10 @@ class Task(Strict):
         files: list[tuple[tuple[str, str], str]] = []
         if self.run.file:
             files.append((("run", "file"), self.run.file))
-        if self.source and self.source.query_file:
+        if self.source and self.source.query_file and not self.source.query_connection:
             files.append((("source", "query_file"), self.source.query_file))
+        if self.source and self.source.script and not self.source.script_on_host:
+            files.append((("source", "script"), self.source.script))
         if self.processing:
             files.append((("processing", "script"), self.processing.script))
             if self.processing.requirements:

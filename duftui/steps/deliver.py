@@ -44,6 +44,10 @@ def deliver_to(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[str]:
     """Deliver every file to one target; returns the remote paths written."""
+    if target.kind == "table":
+        from duftui.steps.table_load import load_table
+
+        return load_table(index, target, files, connections, reporter, record)
     name = f"deliver[{index}]"
     try:
         folder = expand_name(target.path, at)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import operator
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -126,6 +128,8 @@ class DelimitedWriter(_TextWriter):
         # terminator (so both get quoted), which is then swapped for the real one.
         self.risky = [c for c in "\r\n" if c not in self.terminator]
         self.careful = csv.writer(self.buffer, lineterminator="\r\n", **options)
+        self.delimiter = options["delimiter"]
+        self.quote_empty = quoting == csv.QUOTE_MINIMAL
 
     def begin(self, columns: list[str]) -> None:
         super().begin(columns)
@@ -142,13 +146,27 @@ class DelimitedWriter(_TextWriter):
         except csv.Error as exc:
             raise StepError(f"output: cannot write row near {self.rows + 1}: {exc}") from None
         text = self._take()
-        if self.risky and any(c in text for c in self.risky):
+        if self.quote_empty and any(map(operator.contains, rows, repeat(""))):
+            text = "".join(self._row_keeping_empty(row) for row in rows)
+        elif self.risky and any(c in text for c in self.risky):
             parts = []
             for row in rows:
                 self.careful.writerow(row)
                 parts.append(self._take()[:-2] + self.terminator)
             text = "".join(parts)
         self.emit(text, self.rows + 1)
+
+    def _row_keeping_empty(self, row: Sequence[Any]) -> str:
+        """One row with empty strings written as `""` and NULL (None) as nothing, so the
+        two stay apart (PostgreSQL's CSV does the same); the csv module writes both bare."""
+        fields = []
+        for value in row:
+            if value is None:
+                fields.append("")
+            else:
+                self.careful.writerow([value])  # a lone empty field is quoted
+                fields.append(self._take()[:-2])
+        return self.delimiter.join(fields) + self.terminator
 
     def _take(self) -> str:
         text = "".join(self.buffer)

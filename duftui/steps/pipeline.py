@@ -172,7 +172,8 @@ def _sql_source(ctx: StepContext, state: PipelineState, reporter: Reporter) -> N
     path = out.rows_file(output, ctx.logical_time, ctx.output_dir, _name_params(ctx))
     with reporter.step("source: sql") as info:
         query = sql.build_query(
-            source, ctx.folder, ctx.workspace, ctx.params, ctx.logical_time, reporter
+            source, ctx.folder, ctx.workspace, ctx.params, ctx.logical_time, reporter,
+            ctx.connections,
         )
         bound = ", ".join(f":{name}" for name in query.bind) or "no parameters"
         reporter.info(f"source: {query.origin} on {source.connection} ({bound}) → {path.name}")
@@ -194,6 +195,7 @@ def _sql_source(ctx: StepContext, state: PipelineState, reporter: Reporter) -> N
                 source.fetch_size,
                 deadline,
                 lambda columns, blocks: out.write_rows(path, output, columns, blocks, counter),
+                output.format,
             )
         finally:
             engine.dispose()
@@ -238,7 +240,7 @@ def _deliver(ctx: StepContext, state: PipelineState, reporter: Reporter) -> None
                 written = deliver_to(
                     index,
                     target,
-                    state.final,
+                    state.files if target.kind == "table" else state.final,  # data, not zips
                     at=ctx.logical_time,
                     connections=ctx.connections,
                     workspace=ctx.workspace,

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 from sqlalchemy import Connection, Engine, create_engine, exc, text
 from sqlalchemy.engine import URL, make_url
@@ -34,10 +35,15 @@ from duftui.engine.templates import TemplateError, expand
 from duftui.steps.errors import StepError
 from duftui.steps.formats import Rows
 from duftui.steps.report import Reporter
+from duftui.steps.sql_errors import connect_error, query_error, server_message
+from duftui.steps.sql_values import TEXT_FORMATS, ValueMapper, instant_columns
+
+__all__ = ["connect_error", "query_error", "server_message"]
 
 URL_TIMEOUT_S = 30.0
 COUNT_EVERY_S = 2.0
 DRIVER_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "mssql": "mssql"}
+_NAMES: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -53,17 +59,42 @@ def cache_dir(workspace: Path) -> Path:
     return locations.state_dir(workspace) / "cache" / "queries"
 
 
-def fetch_query(url: str, cache: Path, reporter: Reporter, timeout: float = URL_TIMEOUT_S) -> str:
+def query_headers(source: Source, params: dict[str, Any]) -> dict[str, str]:
+    """`query_headers = { Authorization = "Bearer {token}" }`: `{name}` is a parameter, so
+    a token comes from a secret parameter (resolved at launch, masked in every log)."""
+    headers = {}
+    for header, template in source.query_headers.items():
+
+        def value(found: re.Match[str], header: str = header) -> str:
+            name = found.group(1)
+            if name not in params:
+                raise StepError(
+                    f"source: query_headers.{header} uses {{{name}}} but the task has no "
+                    f"parameter {name!r}"
+                )
+            return str(params[name])
+
+        headers[header] = re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", value, template)
+    return headers
+
+
+def fetch_query(
+    url: str,
+    cache: Path,
+    reporter: Reporter,
+    timeout: float = URL_TIMEOUT_S,
+    headers: dict[str, str] | None = None,
+) -> str:
     """The query at `url`; the cached copy (with a warning) when the URL is unreachable.
 
     A 4xx answer is an error, not a reason to use the cache: the server was reached and
-    said the query is gone or forbidden.
+    said the query is gone or forbidden. Header values (tokens) are never logged.
     """
     if urlsplit(url).scheme not in ("http", "https", "file"):
         raise StepError(f"source: query_url must be http(s):// or file://, got {url!r}")
     cached = cache / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".sql")
     try:
-        with urlopen(url, timeout=timeout) as answer:
+        with urlopen(Request(url, headers=headers or {}), timeout=timeout) as answer:
             charset = answer.headers.get_content_charset() or "utf-8"
             body = answer.read().decode(charset)
     except HTTPError as error:
@@ -92,6 +123,42 @@ def fetch_query(url: str, cache: Path, reporter: Reporter, timeout: float = URL_
     return cached.read_text(encoding="utf-8")
 
 
+def remote_query(
+    source: Source,
+    connections: dict[str, dict[str, Any]],
+    workspace: Path,
+    at: datetime,
+    reporter: Reporter,
+) -> str:
+    """`query_file` read from an SFTP, FTP or SMB connection (`query_connection`); the
+    path may hold date templates. Fetched into memory through a temporary file."""
+    import tempfile
+
+    from duftui.engine.templates import expand_name
+    from duftui.steps.errors import TransferError
+    from duftui.steps.remote import open_remote
+
+    assert source.query_file and source.query_connection
+    try:
+        path = expand_name(source.query_file, at)
+    except TemplateError as error:
+        raise StepError(f"source: query_file {source.query_file!r}: {error}") from None
+    with tempfile.TemporaryDirectory(prefix="duftui-query-") as folder:
+        local = Path(folder) / "query.sql"
+        try:
+            with open_remote("files", source.query_connection, connections, workspace) as remote:
+                remote.download(path, local)
+                where = remote.label
+        except TransferError as error:
+            raise StepError(f"source: query_file {path}: {error}") from None
+        try:
+            text_ = local.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise StepError(f"source: query_file {path} on {where} is not UTF-8 text") from None
+    reporter.info(f"source: fetched the query {path} from {where} ({len(text_)} characters)")
+    return text_
+
+
 def build_query(
     source: Source,
     folder: Path,
@@ -99,10 +166,14 @@ def build_query(
     params: dict[str, Any],
     at: datetime,
     reporter: Reporter,
+    connections: dict[str, dict[str, Any]] | None = None,
 ) -> Query:
     """Read the SQL, expand templates, and pick the parameters it binds."""
     if source.query is not None:
         raw, origin = source.query, "inline query"
+    elif source.query_file and source.query_connection:
+        raw = remote_query(source, connections or {}, workspace, at, reporter)
+        origin = f"{source.query_connection}:{source.query_file}"
     elif source.query_file:
         path = folder / source.query_file
         try:
@@ -111,8 +182,9 @@ def build_query(
             raise StepError(f"source: cannot read {source.query_file}: {error.strerror}") from None
         origin = source.query_file
     elif source.query_url:
+        headers = query_headers(source, params)
         raw, origin = (
-            fetch_query(source.query_url, cache_dir(workspace), reporter),
+            fetch_query(source.query_url, cache_dir(workspace), reporter, headers=headers),
             source.query_url,
         )
     else:
@@ -191,13 +263,42 @@ def make_engine(name: str, values: dict[str, Any]) -> Engine:
             "needs type sqlite or sql"
         )
     try:
-        return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     except (ImportError, exc.NoSuchModuleError) as error:
         extra = DRIVER_EXTRAS.get(url.get_backend_name())
         hint = f"; install it with pip install 'duftui[{extra}]'" if extra else ""
         raise StepError(
             f"source: connection {name}: database driver missing ({error}){hint}"
         ) from None
+    _NAMES[engine] = name
+    return engine
+
+
+def connection_label(engine: Engine) -> str:
+    """`ana (postgresql://duftui@127.0.0.1:5432/ana)`: the name and where it points."""
+    where = engine.url.render_as_string(hide_password=True).replace(":***@", "@", 1)
+    name = _NAMES.get(engine)
+    return f"{name} ({where})" if name else where
+
+
+def prepare_session(conn: Connection, fmt: str | None = None) -> None:
+    """Timestamps with a zone come back in UTC from every server, so the files a task
+    writes do not depend on the server's or the machine's time zone. For text outputs,
+    PostgreSQL's own text of numerics and dates is what the file holds (`12.50`,
+    `2026-03-15`, also `infinity`), so psycopg hands it over as it is instead of parsing
+    it into a Decimal or a date that the writer turns back into the same text."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.exec_driver_sql("SET TIME ZONE 'UTC'")
+        if fmt in TEXT_FORMATS and conn.dialect.driver == "psycopg":
+            conn.exec_driver_sql("SET DateStyle = 'ISO, YMD'")
+            from psycopg.types.string import TextLoader
+
+            adapters = conn.connection.driver_connection.adapters  # type: ignore[union-attr]
+            for name in ("numeric", "date"):
+                adapters.register_loader(name, TextLoader)
+    elif dialect == "mysql":
+        conn.exec_driver_sql("SET time_zone = '+00:00'")
 
 
 class Deadline:
@@ -222,6 +323,8 @@ class Deadline:
         millis = int(self.seconds * 1000)
         if dialect == "postgresql":
             conn.exec_driver_sql(f"SET statement_timeout = {millis}")
+        elif dialect == "mysql" and getattr(conn.dialect, "is_mariadb", False):
+            conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.seconds:g}")
         elif dialect == "mysql":
             conn.exec_driver_sql(f"SET SESSION max_execution_time = {millis}")
         elif dialect == "mssql" and hasattr(raw, "timeout"):
@@ -237,10 +340,20 @@ def export(
     fetch_size: int,
     deadline: Deadline,
     sink: Sink,
+    fmt: str = "csv",
 ) -> int:
-    """Run the query and hand its columns and row blocks to `sink`; returns its count."""
+    """Run the query and hand its columns and row blocks to `sink`; returns its count.
+
+    `stream_results` makes the driver use a server-side cursor (a named cursor on
+    PostgreSQL, an unbuffered one on MySQL/MariaDB), so only one block is ever in memory;
+    values are mapped for the output format `fmt` (see sql_values)."""
     try:
-        with engine.connect() as conn:
+        conn = engine.connect()
+    except exc.DBAPIError as error:
+        raise connect_error(engine, error) from None
+    try:
+        with conn:
+            prepare_session(conn, fmt)
             deadline.arm(conn)
             result = conn.execution_options(stream_results=True, yield_per=fetch_size).execute(
                 text(query.sql), query.bind
@@ -249,12 +362,15 @@ def export(
                 raise StepError("source: the query returned no result set (is it a SELECT?)")
             names = result.keys()  # a Result is not a dict: iterating it reads rows
             columns = [str(name) for name in names]
+            cursor = getattr(result, "cursor", None)
+            instants = instant_columns(conn.dialect.name, getattr(cursor, "description", None))
+            mapper = ValueMapper(len(columns), fmt, instants)
             try:
-                return sink(columns, _blocks(result, fetch_size, deadline))
+                return sink(columns, mapper.blocks(_blocks(result, fetch_size, deadline)))
             finally:
                 result.close()
     except exc.SQLAlchemyError as error:
-        raise query_error(error, deadline) from None
+        raise query_error(error, deadline, query, engine) from None
 
 
 def _blocks(result: Any, size: int, deadline: Deadline) -> Iterator[Rows]:
@@ -266,23 +382,18 @@ def _blocks(result: Any, size: int, deadline: Deadline) -> Iterator[Rows]:
             yield part
             deadline_check(deadline)
         return
+    # A short block means the driver's cursor is used up, and the strategy has closed it
+    # (a server-side cursor must not be read again once closed).
     while rows := strategy.fetchmany(result, cursor, size):
         yield rows
         deadline_check(deadline)
+        if len(rows) < size:
+            break
 
 
 def deadline_check(deadline: Deadline) -> None:
     if deadline.passed:
         raise StepError(f"source: query timed out after {deadline.seconds:g}s (source.timeout)")
-
-
-def query_error(error: exc.DBAPIError | exc.SQLAlchemyError, deadline: Deadline) -> StepError:
-    """A database error as one readable line."""
-    if deadline.passed:
-        return StepError(f"source: query timed out after {deadline.seconds:g}s (source.timeout)")
-    orig = getattr(error, "orig", None)
-    message = str(orig if orig is not None else error).strip().splitlines()[0]
-    return StepError(f"source: query failed: {message}")
 
 
 class RowCounter:

@@ -6,6 +6,7 @@ exit status decide the run. When later steps need a file, stdout is also saved a
 from __future__ import annotations
 
 import asyncio
+import shlex
 from pathlib import Path
 from typing import IO
 
@@ -20,7 +21,7 @@ from duftui.steps.report import Reporter
 
 def run_ssh_command(ctx: StepContext, reporter: Reporter, capture: bool) -> Path | None:
     source = ctx.spec.source
-    assert source is not None and source.connection and source.command
+    assert source is not None and source.connection and (source.command or source.script)
     values = ctx.connections.get(source.connection)
     if values is None:
         raise StepError(f"source: connection {source.connection!r} was not handed to this run")
@@ -29,10 +30,7 @@ def run_ssh_command(ctx: StepContext, reporter: Reporter, capture: bool) -> Path
             f"source: connection {source.connection} is a {values.get('type')} "
             "connection; an ssh command needs type ssh"
         )
-    try:
-        command = expand(source.command, ctx.logical_time)
-    except TemplateError as exc:
-        raise StepError(f"source: command: {exc}") from None
+    command, script = script_command(ctx)
     label = describe(source.connection, values)
     saved = ctx.output_dir / "source" / "command_output.txt" if capture else None
     timeout = source.timeout.total_seconds() if source.timeout else None
@@ -43,7 +41,7 @@ def run_ssh_command(ctx: StepContext, reporter: Reporter, capture: bool) -> Path
         handle = open(saved, "w", encoding="utf-8")  # noqa: SIM115 - closed below
     try:
         status, signal = asyncio.run(
-            _run(ctx, source.connection, values, command, reporter, handle, timeout)
+            _run(ctx, source.connection, values, command, reporter, handle, timeout, script)
         )
     except TimeoutError:
         raise StepError(
@@ -69,10 +67,13 @@ async def _run(
     reporter: Reporter,
     handle: IO[str] | None,
     timeout: float | None,
+    script: str | None = None,
 ) -> tuple[int | None, str | None]:
     conn = await ssh_connect(name, values, ctx.workspace)
     async with conn:
         process = await conn.create_process(command, encoding="utf-8", errors="replace")
+        if script is not None:
+            process.stdin.write(script)
         process.stdin.write_eof()
 
         async def pump(stream: asyncssh.SSHReader[str], kind: str) -> None:
@@ -91,3 +92,26 @@ async def _run(
             process.close()
             raise
         return process.exit_status, process.exit_signal[0] if process.exit_signal else None
+
+
+def script_command(ctx: StepContext) -> tuple[str, str | None]:
+    """The command to run and what to feed it. `script` is a project file sent to
+    `sh -s` on its stdin (never pasted into a command line); with `script_on_host` it is a
+    path on the host, run as `sh PATH`. Date templates expand in both, as in `command`."""
+    source = ctx.spec.source
+    assert source is not None
+    try:
+        if source.command:
+            return expand(source.command, ctx.logical_time), None
+        assert source.script
+        if source.script_on_host:
+            return f"sh -- {shlex.quote(expand(source.script, ctx.logical_time))}", None
+        path = ctx.folder / source.script
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StepError(f"source: cannot read script {source.script}: {exc}") from None
+        return "sh -s", expand(text, ctx.logical_time)
+    except TemplateError as exc:
+        raise StepError(f"source: {'command' if source.command else 'script'}: {exc}") from None
+

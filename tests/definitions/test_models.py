@@ -118,7 +118,7 @@ def test_needs_entries_must_be_keys_and_unique() -> None:
         ('[run]\nkind = "files"\n', [(("run", "kind"), '"files" needs [source] with a path')]),
         (
             '[run]\nkind = "ssh"\n[source]\nconnection = "box"\n',
-            [(("source",), '"ssh" needs [source] with a connection and a command')],
+            [(("source",), '"ssh" needs [source] with a connection and a command or a script')],
         ),
     ],
 )

@@ -17,6 +17,13 @@ import tomli_w
 from duftui.store.outputs import outputs_of
 from duftui.store.tables import OutputFile
 from tests.engine.conftest import Workspace
+from tests.steps.dbservers import (
+    MariadbServer,
+    PostgresServer,
+    make_base,
+    mariadb_missing,
+    postgres_missing,
+)
 from tests.steps.servers import (
     SMB_MISSING,
     FtpServer,
@@ -149,3 +156,47 @@ def gpg_home() -> Iterator[Path]:
         ["gpgconf", "--homedir", str(home), "--kill", "all"], check=False, capture_output=True
     )
     shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL per xdist worker."""
+    missing = postgres_missing()
+    if missing:
+        pytest.skip(missing)
+    base = make_base("duftui-pg-")
+    server = PostgresServer(base)
+    yield server
+    server.close()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg(pg_server: PostgresServer) -> PostgresServer:
+    """The worker's PostgreSQL, running, with an empty `public` schema."""
+    if pg_server.proc is None:
+        pg_server.start()
+    pg_server.reset()
+    return pg_server
+
+
+@pytest.fixture(scope="session")
+def maria_server() -> Iterator[MariadbServer]:
+    """One throwaway MariaDB per xdist worker."""
+    missing = mariadb_missing()
+    if missing:
+        pytest.skip(missing)
+    base = make_base("duftui-my-")
+    server = MariadbServer(base)
+    yield server
+    server.close()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def maria(maria_server: MariadbServer) -> MariadbServer:
+    """The worker's MariaDB, running, with an empty test database."""
+    if maria_server.proc is None:
+        maria_server.start()
+    maria_server.reset()
+    return maria_server

@@ -128,7 +128,7 @@ class SshServer:
         proc = await asyncio.create_subprocess_shell(
             process.command or "true",
             cwd=self.root,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
@@ -138,9 +138,19 @@ class SshServer:
             while line := await source.readline():
                 target.write(line.decode("utf-8", errors="replace"))
 
+        async def feed() -> None:  # the client's stdin, up to its EOF (a script for `sh -s`)
+            assert proc.stdin is not None
+            data = await process.stdin.read()
+            with contextlib.suppress(ConnectionError):
+                proc.stdin.write(data.encode("utf-8") if isinstance(data, str) else data)
+                await proc.stdin.drain()
+            proc.stdin.close()
+
         assert proc.stdout is not None and proc.stderr is not None
         self.commands.append(proc)
-        await asyncio.gather(pipe(proc.stdout, process.stdout), pipe(proc.stderr, process.stderr))
+        await asyncio.gather(
+            feed(), pipe(proc.stdout, process.stdout), pipe(proc.stderr, process.stderr)
+        )
         process.exit(await proc.wait())
 
     async def _reap(self) -> None:
