@@ -74,7 +74,7 @@ def test_runs_filters_and_json(cli: Cli) -> None:
     rows = json.loads(failed.output)
     assert [r["task_key"] for r in rows] == ["demo/flaky"]
     assert cli("runs", "--task", "hello").output.count("demo/hello") == 1
-    assert cli("runs", "--since", "1h", "--trigger", "manual").output.strip() == "no runs match"
+    assert cli("runs", "--since", "1h", "--trigger", "manual").stderr.strip() == "no runs match"
 
 
 def test_history_export_csv_to_stdout_and_file(cli: Cli, tmp_path: Path) -> None:

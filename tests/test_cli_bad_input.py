@@ -466,7 +466,7 @@ def test_read_only_commands_never_create_the_state_folder(good: Path) -> None:
     """On a workspace with no state file yet, reading acts on an empty history."""
     expected = {
         ("tasks",): None,
-        ("runs",): "no runs match\n",
+        ("runs",): "",  # "no runs match" goes to stderr
         ("runs", "--json"): "[]\n",
         ("outputs", "1"): "",
         ("verify", "1"): "",
@@ -495,6 +495,8 @@ def test_read_only_commands_never_create_the_state_folder(good: Path) -> None:
                 args,
                 done.stderr,
             )
+        elif args == ("status",):
+            assert done.returncode == 3, done.stderr  # no daemon runs
         else:
             assert done.returncode == 0, (args, done.stderr)
         assert not (good / ".duftui").exists(), args

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -91,6 +92,20 @@ def build_filter(
     )
 
 
+def _run_json(run: Any) -> dict[str, Any]:
+    """A run as JSON: `params` and `result` as values, not JSON text; `worker` is the
+    worker host of a remote run (empty for local runs)."""
+    data = run.model_dump(mode="json")
+    for name in ("params", "result"):
+        if isinstance(data.get(name), str):
+            try:
+                data[name] = json.loads(data[name])
+            except ValueError:
+                pass
+    data["worker"] = ""
+    return data
+
+
 @click.command()
 @filter_options
 @click.option("--limit", type=COUNT, default=50, show_default=True,
@@ -105,10 +120,10 @@ def runs(ctx: Context, limit: int, as_json: bool, **filters: Any) -> None:
     with ctx.existing_store().read() as conn:
         found = list_runs(conn, flt, limit=limit)
     if as_json:
-        echo_json([run.model_dump(mode="json") for run in found])
+        echo_json([_run_json(run) for run in found])
         return
     if not found:
-        click.echo("no runs match")
+        click.echo("no runs match", err=True)
         return
     rows = [
         [

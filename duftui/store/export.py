@@ -38,6 +38,12 @@ _CPU = (
     "THEN round(coalesce(run.cpu_user_s, 0) + coalesce(run.cpu_sys_s, 0), 3) END"
 )
 
+# The run's output files (stage "output"), one path per line, in the order recorded.
+_OUTPUTS = (
+    "(SELECT group_concat(path, char(10)) FROM (SELECT path FROM output_file "
+    "WHERE output_file.run_id = run.id AND stage = 'output' ORDER BY id))"
+)
+
 _NUMBER, _TEXT, _NULLABLE_TEXT = range(3)
 
 _SPEC: tuple[tuple[str, str, int], ...] = (
@@ -56,6 +62,14 @@ _SPEC: tuple[tuple[str, str, int], ...] = (
     ("error", "run.error", _NULLABLE_TEXT),
     ("cpu_s", _CPU, _NUMBER),
     ("max_rss_kb", "run.max_rss_kb", _NUMBER),
+    ("logical_time", "run.logical_time", _NULLABLE_TEXT),
+    ("batch_id", "run.batch_id", _NUMBER),
+    ("schedule_key", "run.schedule_key", _NULLABLE_TEXT),
+    ("params", "run.params", _TEXT),  # secrets are stored masked
+    ("host", "run.host", _NULLABLE_TEXT),
+    ("worker", "''", _TEXT),  # the worker host of a remote run; empty for local runs
+    ("result", "run.result", _NULLABLE_TEXT),
+    ("outputs", _OUTPUTS, _NULLABLE_TEXT),
 )
 
 COLUMNS = tuple(name for name, _expr, _kind in _SPEC)

@@ -76,7 +76,7 @@ def test_spent_attempts_make_a_dead_run_listed_until_acknowledged(ws: Workspace)
     assert [line.split()[:3] for line in listed.stdout.splitlines()[1:]] == [
         [str(last.id), "p/flaky", "failed"]]
     assert duftui(ws, "ack", str(last.id)).returncode == 0
-    assert duftui(ws, "runs", "--dead").stdout.strip() == "no runs match"
+    assert duftui(ws, "runs", "--dead").stderr.strip() == "no runs match"
 
 
 def test_cancel_retry_cancels_the_waiting_run(ws: Workspace) -> None:

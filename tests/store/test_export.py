@@ -25,6 +25,7 @@ from tests.store.factories import T0, add_run, finished_run
 REQUIRED = [
     "run_id", "project", "task", "status", "trigger", "attempt", "requested_by", "queued_at",
     "started_at", "finished_at", "duration_s", "exit_code", "error", "cpu_s", "max_rss_kb",
+    "logical_time", "batch_id", "schedule_key", "params", "host", "worker", "result", "outputs",
 ]  # fmt: skip
 
 NASTY_ERRORS = [
