@@ -321,6 +321,8 @@ class FtpServer:
                     if self.tot_bytes_received > 0 and not self.cmd_channel._closed:
                         self.cmd_channel.close()
 
+                handle_read_event = handle_read  # what the loop calls
+
             attrs["dtp_handler"] = Dropping
         handler = type("Handler", (base,), attrs)
         handler.log_prefix = ""
