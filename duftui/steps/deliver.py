@@ -100,7 +100,7 @@ def _check_inside(
     else:
         base_path = (connections.get(target.connection or "") or {}).get("base_path")
         problem = remote_inside(str(base_path) if base_path else None, folder)
-        base = f"base_path {base_path}" if base_path else "the login folder"
+        base = f"the connection's base_path {base_path}" if base_path else "the login folder"
     if problem is not None:
         shown = repr(target.path) + (f" (here {folder!r})" if folder != target.path else "")
         raise StepError(

@@ -74,16 +74,19 @@ def climb_problem(path: str) -> str | None:
 
 
 def remote_inside(base: str | None, path: str) -> str | None:
-    """Why a remote `path` (already joined to the connection's `base_path` when relative)
-    is outside `base`, or None. Without a base, the server's whole tree is the base and
+    """Why a remote `path` leaves the connection's `base` (its base_path), or None.
+    Without a base, the server's whole tree is the base: an absolute path is fine and
     only a relative `..` above the login folder is outside."""
+    text = path.replace("\\", "/")
     if not base:
-        return climb_problem(path) if not path.replace("\\", "/").startswith("/") else None
+        return None if text.startswith("/") else climb_problem(path)
     root = posixpath.normpath(base.replace("\\", "/"))
-    full = posixpath.normpath(posixpath.join(root, path.replace("\\", "/")))
+    full = posixpath.normpath(posixpath.join(root, text))
     if full == root or full.startswith(root.rstrip("/") + "/"):
         return None
-    return f"it leaves the connection's base_path {base}"
+    if text.startswith("/"):
+        return "it is an absolute path elsewhere on the server"
+    return "its .. climbs above the folder"
 
 
 def join_inside(base: Path, rel: str, what: str) -> Path:
