@@ -259,7 +259,8 @@ class FtpServer:
     """pyftpdlib in a thread; user tester/secret with full rights on `root`.
     `fail_stores` answers the first N uploads with 451 (a temporary error);
     `hostile_names` are added to every MLSD listing as files (as a hostile or broken
-    server may send them); `drop_uploads` drops the control and data connections after
+    server may send them); `endless_folder` is listed as a sub-folder of every folder,
+    however deep (a listing that never ends); `drop_uploads` drops the control and data connections after
     the first block of every upload."""
 
     def __init__(
@@ -269,6 +270,7 @@ class FtpServer:
         certfile: Path | None = None,
         fail_stores: int = 0,
         hostile_names: list[str] | None = None,
+        endless_folder: str | None = None,
         drop_uploads: bool = False,
     ) -> None:
         with warnings.catch_warnings():  # pyftpdlib imports asyncore/asynchat
@@ -300,15 +302,19 @@ class FtpServer:
             return base.ftp_STOR(handler, file, mode)
 
         attrs["ftp_STOR"] = ftp_STOR
-        if hostile_names:
+        if hostile_names or endless_folder:
 
             def ftp_MLSD(handler: Any, path: str) -> Any:
-                real = list(handler.fs.format_mlsx(
-                    path, handler.fs.listdir(path), "elr", ["type", "size"]
-                ))
+                real = []
+                if handler.fs.isdir(path):
+                    real = list(handler.fs.format_mlsx(
+                        path, handler.fs.listdir(path), "elr", ["type", "size"]
+                    ))
                 lines = [*real] + [
-                    f"type=file;size=5; {name}\r\n".encode() for name in hostile_names
+                    f"type=file;size=5; {name}\r\n".encode() for name in hostile_names or []
                 ]
+                if endless_folder:
+                    lines.append(f"type=dir; {endless_folder}\r\n".encode())
                 handler.push_dtp_data(b"".join(lines), cmd="MLSD")
                 return path
 

@@ -119,3 +119,28 @@ def test_a_listing_of_only_unsafe_names_fails_clearly(
         assert not any(p.is_file() for p in sws.run_dir(run.id).rglob("*"))
     finally:
         server.close()
+
+
+def test_a_listing_that_never_ends_stops_the_walk(sws: StepWorkspace, tmp_path: Path) -> None:
+    """Every folder the server lists holds one more folder: the walk stops at 64."""
+    server = FtpServer(tmp_path / "server", endless_folder="deeper")
+    try:
+        (server.root / "in").mkdir(parents=True)
+        (server.root / "in" / "a.csv").write_text("a\n")
+        sws.connection("drop", server.connection())
+        key = sws.task(
+            "deep", 'name = "deep"\n[run]\nkind = "files"\n[source]\nconnection = "drop"\n'
+            'path = "in/*.csv"\nrecursive = true\n'
+        )
+        run = sws.run(key)
+        log = sws.text(run.id)
+        assert run.status == RunStatus.SUCCEEDED, log
+        deepest = "in/" + "/".join(["deeper"] * 65)
+        assert (
+            f"source: ftp drop (127.0.0.1:{server.port}): not listing {deepest}: more than 64 "
+            "folders deep (a folder that contains itself?)"
+        ) in log
+        taken = [p for p in sws.run_dir(run.id).rglob("*") if p.is_file()]
+        assert taken == [sws.run_dir(run.id) / "source" / "a.csv"]
+    finally:
+        server.close()

@@ -24,6 +24,7 @@ from duftui.steps.safe_write import temp_name
 Warn = Callable[[str], None]
 
 WILDCARDS = ("*", "?", "[")
+MAX_DEPTH = 64  # folders below a glob's base; a listing that loops stops here
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,12 @@ class Remote:
 
     def _walk(self, folder: str, rel: str, patterns: list[str], recursive: bool) -> list[Found]:
         found: list[Found] = []
+        if rel and rel.count("/") + 1 > MAX_DEPTH:
+            self.refused.append(
+                f"{self.label}: not listing {folder}: more than {MAX_DEPTH} folders deep "
+                "(a folder that contains itself?)"
+            )
+            return found
         pattern, rest = patterns[0], patterns[1:]
         for entry in sorted(self.safe_entries(folder), key=lambda e: e.name):
             path = posixpath.join(folder, entry.name)
