@@ -197,6 +197,7 @@ class Output(Strict):
     gpg_always_trust: bool = True
     md5: bool = True
     sheet: str = "data"
+    allow_outside: bool = False  # name / zip_name may leave the run's folder
 
     @field_validator("delimiter")
     @classmethod
@@ -232,6 +233,7 @@ class Deliver(Strict):
     mode: Literal["append", "replace", "upsert"] = "append"
     key: list[str] = Field(default_factory=list)
     batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
+    allow_outside: bool = False  # path may leave the workspace (local) or climb with ..
 
     @model_validator(mode="after")
     def _remote_needs_connection(self) -> Deliver:
@@ -366,6 +368,41 @@ class Task(Strict):
             )
         if kind == "ssh" and source is not None and source.command and source.script:
             found.append((("source", "script"), "give either command or script, not both"))
+        return found + self.path_problems()
+
+    def path_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Output names and delivery folders that leave their base folder without
+        `allow_outside = true` (the same rules the steps apply after templates)."""
+        from duftui.steps.safe_names import climb_problem, remote_inside
+
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        output = self.output
+        if output is not None and not output.allow_outside:
+            for field in ("name", "zip_name"):
+                value = getattr(output, field)
+                problem = climb_problem(value) if value else None
+                if problem:
+                    found.append(
+                        (
+                            ("output", field),
+                            f"{quoted(value)} is outside the run's folder: {problem}; name a "
+                            "file inside it, or set allow_outside = true in [output]",
+                        )
+                    )
+        for index, target in enumerate(self.deliver):
+            if target.allow_outside:
+                continue
+            local = target.kind == "local"
+            problem = climb_problem(target.path) if local else remote_inside(None, target.path)
+            if problem:
+                base = "the workspace" if local else "the connection's folder"
+                found.append(
+                    (
+                        ("deliver", index, "path"),
+                        f"{quoted(target.path)} is outside {base}: {problem}; deliver "
+                        "inside it, or set allow_outside = true on this [[deliver]]",
+                    )
+                )
         return found
 
     def connections_used(self) -> list[tuple[str, str]]:

@@ -5,6 +5,10 @@ connection, timeout, temporary server reply), waiting `retry_delay`, doubled eac
 files already delivered to that target in an earlier attempt are not sent again. A
 permanent failure (login refused, host key mismatch, target exists, out of space) fails
 at once with the transport's message.
+
+The folder (after templates) must stay inside its base — the workspace for a local
+delivery, the connection's `base_path` (or, without one, the login folder for relative
+paths) for a remote one — unless the target says `allow_outside = true`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from duftui.engine.templates import TemplateError, expand_name
 from duftui.steps.errors import StepError, TransferError
 from duftui.steps.remote import open_remote
 from duftui.steps.report import Reporter, human_size
+from duftui.steps.safe_names import climb_problem, remote_inside
 
 MAX_DELAY_S = 60.0
 Recorder = Callable[[Path, str], Any]
@@ -53,6 +58,7 @@ def deliver_to(
         folder = expand_name(target.path, at)
     except TemplateError as exc:
         raise StepError(f"{name}: path {target.path!r}: {exc}") from None
+    _check_inside(name, target, folder, connections)
     done: dict[Path, str] = {}
     attempts = target.retries + 1
     for attempt in range(1, attempts + 1):
@@ -61,7 +67,12 @@ def deliver_to(
                 for path in files:
                     if path in done:
                         continue
-                    written = remote.put(path, folder, target.overwrite)
+                    written = remote.put(
+                        path,
+                        folder,
+                        target.overwrite,
+                        warn=lambda text: reporter.warning(f"{name}: {text}"),
+                    )
                     done[path] = written
                     reporter.info(
                         f"{name}: {path.name} → {remote.label}: {written} "
@@ -80,3 +91,23 @@ def deliver_to(
             )
             sleep(delay)
     raise AssertionError("unreachable")
+
+
+def _check_inside(
+    name: str, target: Deliver, folder: str, connections: dict[str, dict[str, Any]]
+) -> None:
+    """Refuse a folder that leaves its base (see the module docstring)."""
+    if target.allow_outside:
+        return
+    if target.kind == "local":
+        problem, base = climb_problem(folder), "the workspace"
+    else:
+        base_path = (connections.get(target.connection or "") or {}).get("base_path")
+        problem = remote_inside(str(base_path) if base_path else None, folder)
+        base = f"the connection's base_path {base_path}" if base_path else "the login folder"
+    if problem is not None:
+        shown = repr(target.path) + (f" (here {folder!r})" if folder != target.path else "")
+        raise StepError(
+            f"{name}: path {shown} is outside {base}: {problem}; deliver inside it, or "
+            "set allow_outside = true on this [[deliver]]"
+        )

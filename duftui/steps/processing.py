@@ -4,7 +4,9 @@
 - `TASK` (the task and run as JSON) and `CONNECTION` (the source connection as JSON,
   secrets resolved) are in its environment, with one variable per parameter;
 - its last line on stdout is a Python list literal of the files it produced, read with
-  `ast.literal_eval`. A listed path that does not exist is an error, never dropped.
+  `ast.literal_eval`. A listed path that does not exist is an error, never dropped,
+  and so is one outside the run's folder (after following links): the list is the
+  script's text, and the files it names are renamed, zipped and delivered.
 
 The script runs in the run's folder (relative paths it prints are taken from there), with
 the requirements' virtual environment when `requirements` is set.
@@ -71,11 +73,12 @@ def run_processing(ctx: StepContext, inputs: list[Path], reporter: Reporter) -> 
         raise StepError(
             f"processing: {processing.script} failed with exit code {result.returncode}"
         )
-    return listed_files(result.last_line, ctx.output_dir, processing.script)
+    return listed_files(result.last_line, ctx.output_dir, processing.script, inputs)
 
 
-def listed_files(line: str, cwd: Path, script: str) -> list[Path]:
-    """The Atlas list literal on the script's last stdout line, checked file by file."""
+def listed_files(line: str, cwd: Path, script: str, inputs: list[Path] | None = None) -> list[Path]:
+    """The Atlas list literal on the script's last stdout line, checked file by file
+    (one of the script's own inputs may be listed wherever it is)."""
     try:
         value = ast.literal_eval(line.strip()) if line.strip() else None
     except (ValueError, SyntaxError, MemoryError, RecursionError):
@@ -87,12 +90,23 @@ def listed_files(line: str, cwd: Path, script: str) -> list[Path]:
             f"file paths like {LIST_EXAMPLE}; got {shown!r}"
         )
     files = []
+    root = cwd.resolve()
+    given = {path.resolve() for path in inputs or []}
     for item in value:
+        if "\0" in item:
+            raise StepError(f"processing: {script} listed {item!r}, which holds a NUL character")
         path = Path(item).expanduser()
         path = path if path.is_absolute() else cwd / path
         if not path.is_file():
             raise StepError(
                 f"processing: {script} listed {item}, which does not exist (or is not a file)"
+            )
+        real = path.resolve()
+        if not real.is_relative_to(root) and real not in given:
+            raise StepError(
+                f"processing: {script} listed {item}, which is outside the run's folder "
+                f"{cwd}; write the files it produces there (it is the script's working "
+                "folder)"
             )
         files.append(path)
     return files

@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -77,11 +78,46 @@ class _FullDisk(asyncssh.SFTPServer):
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
+def _hostile_sftp(names: list[str]) -> type[asyncssh.SFTPServer]:
+    """An SFTP server whose every directory listing also holds `names` (`../x`, `/abs`,
+    `a\\b` …) as regular files: what a hostile or broken server may send."""
+
+    class Hostile(asyncssh.SFTPServer):
+        def listdir(self, path: bytes) -> list[bytes | asyncssh.SFTPName]:
+            real = os.listdir(self.map_path(path))
+            attrs = asyncssh.SFTPAttrs(
+                type=asyncssh.FILEXFER_TYPE_REGULAR, size=5, permissions=stat.S_IFREG | 0o644
+            )
+            planted = [asyncssh.SFTPName(name.encode(), attrs=attrs) for name in names]
+            return [b".", b"..", *real, *planted]
+
+    return Hostile
+
+
+class _DropMidFile(asyncssh.SFTPServer):
+    """Writes the first block of an upload, then drops the whole connection."""
+
+    def write(self, file_obj: Any, offset: int, data: bytes) -> int:
+        if offset > 0:
+            self.channel.get_connection().abort()
+            raise asyncssh.SFTPConnectionLost("dropped by the test server")
+        return super().write(file_obj, offset, data)
+
+
 class SshServer:
     """asyncssh SSH server with SFTP (chrooted to `root`) and shell commands (run locally
-    with /bin/sh in `root`). Password login for tester/secret."""
+    with /bin/sh in `root`). Password login for tester/secret. `hostile_names` are added
+    to every listing; `drop_uploads` drops the connection in the middle of an upload."""
 
-    def __init__(self, root: Path, state: Path, *, full_disk: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        state: Path,
+        *,
+        full_disk: bool = False,
+        hostile_names: list[str] | None = None,
+        drop_uploads: bool = False,
+    ) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         state.mkdir(parents=True, exist_ok=True)
@@ -90,7 +126,13 @@ class SshServer:
         self.logins: list[str] = []
         self.commands: list[asyncio.subprocess.Process] = []
         self._thread = _LoopThread()
-        factory = _FullDisk if full_disk else asyncssh.SFTPServer
+        factory: type[asyncssh.SFTPServer] = asyncssh.SFTPServer
+        if full_disk:
+            factory = _FullDisk
+        elif hostile_names:
+            factory = _hostile_sftp(hostile_names)
+        elif drop_uploads:
+            factory = _DropMidFile
         outer = self
 
         class Server(asyncssh.SSHServer):
@@ -225,13 +267,26 @@ def make_certificate(folder: Path) -> Path:
 
 class FtpServer:
     """pyftpdlib in a thread; user tester/secret with full rights on `root`.
-    `fail_stores` answers the first N uploads with 451 (a temporary error)."""
+    `fail_stores` answers the first N uploads with 451 (a temporary error);
+    `hostile_names` are added to every MLSD listing as files (as a hostile or broken
+    server may send them); `endless_folder` is listed as a sub-folder of every folder,
+    however deep (a listing that never ends); `drop_uploads` drops the control and data connections after
+    the first block of every upload."""
 
-    def __init__(self, root: Path, *, certfile: Path | None = None, fail_stores: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        certfile: Path | None = None,
+        fail_stores: int = 0,
+        hostile_names: list[str] | None = None,
+        endless_folder: str | None = None,
+        drop_uploads: bool = False,
+    ) -> None:
         with warnings.catch_warnings():  # pyftpdlib imports asyncore/asynchat
             warnings.simplefilter("ignore", DeprecationWarning)
             from pyftpdlib.authorizers import DummyAuthorizer
-            from pyftpdlib.handlers import FTPHandler
+            from pyftpdlib.handlers import DTPHandler, FTPHandler
             from pyftpdlib.servers import FTPServer
 
         logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
@@ -257,6 +312,34 @@ class FtpServer:
             return base.ftp_STOR(handler, file, mode)
 
         attrs["ftp_STOR"] = ftp_STOR
+        if hostile_names or endless_folder:
+
+            def ftp_MLSD(handler: Any, path: str) -> Any:
+                real = []
+                if handler.fs.isdir(path):
+                    real = list(handler.fs.format_mlsx(
+                        path, handler.fs.listdir(path), "elr", ["type", "size"]
+                    ))
+                lines = [*real] + [
+                    f"type=file;size=5; {name}\r\n".encode() for name in hostile_names or []
+                ]
+                if endless_folder:
+                    lines.append(f"type=dir; {endless_folder}\r\n".encode())
+                handler.push_dtp_data(b"".join(lines), cmd="MLSD")
+                return path
+
+            attrs["ftp_MLSD"] = ftp_MLSD
+        if drop_uploads:
+
+            class Dropping(DTPHandler):
+                def handle_read(self) -> None:
+                    super().handle_read()
+                    if self.tot_bytes_received > 0 and not self.cmd_channel._closed:
+                        self.cmd_channel.close()
+
+                handle_read_event = handle_read  # what the loop calls
+
+            attrs["dtp_handler"] = Dropping
         handler = type("Handler", (base,), attrs)
         handler.log_prefix = ""
         self.server = FTPServer((HOST, 0), handler)

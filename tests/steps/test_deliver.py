@@ -3,10 +3,13 @@ failures, and permanent failures that stop the run while keeping its files and l
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from duftui.steps.history import delivered_to
 from duftui.store.states import RunStatus
+from tests.conftest import python_env
 from tests.steps.conftest import StepWorkspace
 from tests.steps.servers import FtpServer, SshServer, free_port
 
@@ -123,18 +126,44 @@ def test_remote_disk_full(sws: StepWorkspace, tmp_path: Path) -> None:
         server.close()
 
 
-def test_local_disk_full_and_target_exists(sws: StepWorkspace) -> None:
+def test_local_target_exists(sws: StepWorkspace) -> None:
     target = sws.root / "out"
     target.mkdir()
-    (target / ".people.csv.part").symlink_to("/dev/full")
+    (target / "people.csv").write_text("old")
     key = deliver_task(sws, "local", 'kind = "local"\npath = "out"\noverwrite = false')
     run = sws.run(key)
     assert run.status == RunStatus.FAILED
-    assert run.error and run.error.startswith(
-        f"deliver[0]: local: cannot write {target}/.people.csv.part: no space left on device"
-    )
-    assert_kept(sws, run.id, {"people.csv", "people.csv.md5"})
-    (target / "people.csv").write_text("old")
-    run = sws.run(key)
     assert f"local: {target}/people.csv already exists and overwrite = false" in (run.error or "")
     assert (target / "people.csv").read_text() == "old"
+    assert_kept(sws, run.id, {"people.csv", "people.csv.md5"})
+    assert sorted(p.name for p in target.iterdir()) == ["people.csv"]
+
+
+LIMITED_PUT = """
+import resource, signal, sys
+from pathlib import Path
+from duftui.steps.errors import TransferError
+from duftui.steps.remote.local import LocalRemote
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, hard))
+try:
+    LocalRemote(Path(sys.argv[1])).put(Path(sys.argv[2]), "out", overwrite=True)
+except TransferError as exc:
+    print(exc, exc.transient)
+"""
+
+
+def test_local_write_failure_is_clear_and_leaves_nothing(tmp_path: Path) -> None:
+    """A child lowers its own file-size limit, so the copy fails for real (as on a full
+    disk): one clear line, and no partial file in the target folder."""
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * 200_000)
+    child = subprocess.run(
+        [sys.executable, "-c", LIMITED_PUT, str(tmp_path), str(big)],
+        capture_output=True, text=True, timeout=120, env=python_env(),
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == f"local: cannot write {tmp_path}/out/big.csv: file too large False"
+    assert list((tmp_path / "out").iterdir()) == []

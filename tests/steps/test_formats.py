@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +18,7 @@ from duftui.definitions.models import Output
 from duftui.steps.errors import StepError
 from duftui.steps.formats import ESCAPE_CHAR, QUOTING
 from duftui.steps.output import write_rows
+from tests.conftest import python_env
 
 TRICKY = [
     "plain",
@@ -165,13 +168,35 @@ def test_overwrite_false_refuses_an_existing_file(tmp_path: Path) -> None:
     assert target.read_text() == "a\n1\n"
 
 
-def test_disk_full_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_failed_write_is_a_clear_error(tmp_path: Path) -> None:
+    """A child lowers its own file-size limit, so the write fails for real (as on a full
+    disk) and the partial file is removed."""
     full = tmp_path / "full.csv"
-    full.parent.joinpath(".full.csv.part").symlink_to("/dev/full")
-    with pytest.raises(StepError) as caught:
-        write_rows(full, Output(), ["a"], [[["x" * 100_000]] * 20])
-    assert str(caught.value) == f"output: cannot write {full}: no space left on device"
-    assert not full.exists()
+    child = subprocess.run(
+        [sys.executable, "-c", LIMITED_WRITE, str(full)],
+        capture_output=True, text=True, timeout=120, env=python_env(),
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == f"output: cannot write {full}: file too large"
+    assert [p.name for p in tmp_path.iterdir() if "full.csv" in p.name] == []
+
+
+LIMITED_WRITE = """
+import resource, signal, sys
+from pathlib import Path
+from duftui.definitions.models import Output
+from duftui.steps.errors import StepError
+from duftui.steps.output import write_rows
+from tests.conftest import python_env
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, hard))
+try:
+    write_rows(Path(sys.argv[1]), Output(), ["a"], [[["x" * 100_000]] * 20])
+except StepError as exc:
+    print(exc)
+"""
 
 
 def test_xlsx_keeps_a_crlf_inside_a_value(tmp_path: Path) -> None:

@@ -83,7 +83,10 @@ def test_default_name_gets_the_format_extension_and_xlsx_works(sws: StepWorkspac
 def test_absolute_output_name_and_overwrite_false(sws: StepWorkspace, tmp_path: Path) -> None:
     target = tmp_path / "shared" / "fixed.csv"
     key = output_task(
-        sws, "fixed", f'name = "{target}"\noverwrite = false\nmd5 = false', deliver=False
+        sws,
+        "fixed",
+        f'name = "{target}"\noverwrite = false\nmd5 = false\nallow_outside = true',
+        deliver=False,
     )
     assert sws.run(key).status == RunStatus.SUCCEEDED
     assert target.read_text().startswith("name,note\n")

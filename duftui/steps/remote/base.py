@@ -1,18 +1,30 @@
 """What every file transport offers, and the logic they share: glob matching over a
 directory listing, and uploads that never leave a half-written file under the final name
-(upload to `.NAME.part`, then rename, honouring `overwrite`)."""
+(upload to `.NAME.<random>.part`, then rename, honouring `overwrite`).
+
+Every name a server lists passes `safe_names.name_problem` before it becomes part of a
+path: a name holding `/`, `\\`, NUL or control characters, or `.`/`..`, is skipped and
+recorded in `refused` (the files step logs each one). An upload's file name is checked
+the same way, so it never climbs out of the folder it is sent to."""
 
 from __future__ import annotations
 
 import fnmatch
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from duftui.steps.errors import TransferError
+from duftui.steps.safe_names import UnsafeName, check_name, name_problem
+from duftui.steps.safe_write import temp_name
+
+Warn = Callable[[str], None]
 
 WILDCARDS = ("*", "?", "[")
+MAX_DEPTH = 64  # folders below a glob's base; a listing that loops stops here
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Remote:
     def __init__(self, name: str, base_path: str | None = None) -> None:
         self.name = name
         self.base_path = base_path
+        self.refused: list[str] = []
 
     @property
     def label(self) -> str:
@@ -73,7 +86,8 @@ class Remote:
     def listdir(self, path: str) -> list[Entry]:
         raise NotImplementedError
 
-    def download(self, path: str, local: Path) -> None:
+    def download(self, path: str, handle: BinaryIO) -> None:
+        """Copy the remote file into an open local file (the caller chose and created it)."""
         raise NotImplementedError
 
     def upload_file(self, local: Path, path: str) -> None:
@@ -109,7 +123,7 @@ class Remote:
         if index is None:
             base = lead + "/".join(parts[:-1]) if len(parts) > 1 else (lead or ".")
             name = parts[-1] if parts else ""
-            entry = next((e for e in self.listdir(base) if e.name == name), None)
+            entry = next((e for e in self.safe_entries(base) if e.name == name), None)
             if entry is None:
                 return []
             if not entry.is_dir:
@@ -118,10 +132,29 @@ class Remote:
         base = lead + "/".join(parts[:index]) if index else (lead or ".")
         return self._walk(base, "", parts[index:], recursive)
 
+    def safe_entries(self, folder: str) -> list[Entry]:
+        """The listing of `folder` without the names that are not plain file names."""
+        entries = []
+        for entry in self.listdir(folder):
+            problem = name_problem(entry.name)
+            if problem is None:
+                entries.append(entry)
+            else:
+                self.refused.append(
+                    f"{self.label}: skipped the name {entry.name!r} listed in {folder}: {problem}"
+                )
+        return entries
+
     def _walk(self, folder: str, rel: str, patterns: list[str], recursive: bool) -> list[Found]:
         found: list[Found] = []
+        if rel and rel.count("/") + 1 > MAX_DEPTH:
+            self.refused.append(
+                f"{self.label}: not listing {folder}: more than {MAX_DEPTH} folders deep "
+                "(a folder that contains itself?)"
+            )
+            return found
         pattern, rest = patterns[0], patterns[1:]
-        for entry in sorted(self.listdir(folder), key=lambda e: e.name):
+        for entry in sorted(self.safe_entries(folder), key=lambda e: e.name):
             path = posixpath.join(folder, entry.name)
             inner = posixpath.join(rel, entry.name) if rel else entry.name
             if rest:
@@ -135,22 +168,61 @@ class Remote:
                 found.append(Found(path, inner, entry.size))
         return found
 
-    def put(self, local: Path, folder: str, overwrite: bool, name: str | None = None) -> str:
+    def put(
+        self,
+        local: Path,
+        folder: str,
+        overwrite: bool,
+        name: str | None = None,
+        warn: Warn | None = None,
+    ) -> str:
         """Upload `local` into `folder`; returns the remote path. Fails at once when the
-        target exists and `overwrite` is false."""
+        target exists and `overwrite` is false, or when the file name is not a plain name.
+        A failed upload's partial file is removed (over a new connection if the old one
+        dropped); `warn` hears what was removed, or what could not be."""
+        final_name = name or local.name
+        try:
+            check_name(final_name, "file name")
+        except UnsafeName as exc:
+            raise TransferError(f"{self.label}: not uploading {local}: {exc}") from None
         folder = self.resolve(folder)
         self.makedirs(folder)
-        final = posixpath.join(folder, name or local.name)
+        final = posixpath.join(folder, final_name)
         if not overwrite and self.exists(final):
             raise TransferError(f"{self.label}: {final} already exists and overwrite = false")
-        temporary = posixpath.join(folder, f".{name or local.name}.part")
+        temporary = posixpath.join(folder, temp_name(final_name))
         try:
             self.upload_file(local, temporary)
             self.rename(temporary, final, replace=overwrite)
-        except BaseException:
-            try:
-                self.remove(temporary)
-            except (TransferError, OSError):
-                pass
+        except TransferError:
+            self.discard(temporary, warn, reconnect=True)
+            raise
+        except BaseException:  # SIGTERM: one quick try on the connection we have
+            self.discard(temporary, warn, reconnect=False)
             raise
         return final
+
+    def discard(self, temporary: str, warn: Warn | None, reconnect: bool) -> None:
+        """Remove a partial upload, best effort: on this connection, then (when it has
+        dropped and `reconnect`) on a new one. Silent when nothing was left behind."""
+        last: Exception | None = None
+        for fresh in (False, True) if reconnect else (False,):
+            try:
+                if fresh:
+                    self.close()
+                    self.connect()
+                if not self.exists(temporary):
+                    return
+                self.remove(temporary)
+            except (TransferError, OSError) as exc:
+                last = exc
+                continue
+            if warn is not None:
+                how = " over a new connection" if fresh else ""
+                warn(f"{self.label}: removed the partial upload {temporary}{how}")
+            return
+        if warn is not None:
+            warn(
+                f"{self.label}: could not remove the partial upload {temporary} ({last}); "
+                "remove it by hand"
+            )

@@ -12,7 +12,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from duftui.steps.errors import TransferError
 from duftui.steps.remote.base import Entry, Remote
@@ -132,8 +132,8 @@ class FtpRemote(Remote):
             entries.append(Entry(name, kind == "dir", size))
         return entries
 
-    def download(self, path: str, local: Path) -> None:
-        with self._errors(f"cannot download {path}"), open(local, "wb") as handle:
+    def download(self, path: str, handle: BinaryIO) -> None:
+        with self._errors(f"cannot download {path}"):
             self.client.retrbinary(f"RETR {path}", handle.write)
 
     def upload_file(self, local: Path, path: str) -> None:

@@ -1,4 +1,9 @@
-"""Local folders as a transport (files source and `kind = "local"` delivery)."""
+"""Local folders as a transport (files source and `kind = "local"` delivery).
+
+A delivery is written through safe_write: a private `O_EXCL | O_NOFOLLOW` temporary file,
+then a rename. A symlink planted at the temporary name is never opened; one planted at
+the final name is replaced as a directory entry (its target is never written) when
+`overwrite = true`, and counts as an existing file when it is false."""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from duftui.steps.errors import TransferError, os_error_text
-from duftui.steps.remote.base import Entry, Remote
+from duftui.steps.remote.base import Entry, Remote, Warn
+from duftui.steps.safe_names import UnsafeName, check_name
+from duftui.steps.safe_write import write_safely
 
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.EINTR}
 
@@ -55,22 +63,47 @@ class LocalRemote(Remote):
                 entries.append(Entry(item.name, is_dir, None if is_dir else item.stat().st_size))
             return entries
 
-    def download(self, path: str, local: Path) -> None:
-        with self._errors(f"cannot copy {path} to {local}"):
-            shutil.copyfile(path, local)
+    def download(self, path: str, handle: BinaryIO) -> None:
+        with self._errors(f"cannot copy {path}"), open(path, "rb") as source:
+            shutil.copyfileobj(source, handle, 1 << 20)
 
-    def upload_file(self, local: Path, path: str) -> None:
-        with self._errors(f"cannot write {path}"):
-            shutil.copyfile(local, path)
+    def put(
+        self,
+        local: Path,
+        folder: str,
+        overwrite: bool,
+        name: str | None = None,
+        warn: Warn | None = None,
+    ) -> str:
+        final_name = name or local.name
+        try:
+            check_name(final_name, "file name")
+        except UnsafeName as exc:
+            raise TransferError(f"local: not copying {local}: {exc}") from None
+        folder = self.resolve(folder)
+        self.makedirs(folder)
+        final = Path(folder) / final_name
+        if not overwrite and os.path.lexists(final):
+            raise TransferError(f"local: {final} already exists and overwrite = false")
+        try:
+            with open(local, "rb") as source, write_safely(final, overwrite) as (handle, written):
+                shutil.copyfileobj(source, handle, 1 << 20)
+        except FileExistsError:
+            raise TransferError(f"local: {final} already exists and overwrite = false") from None
+        except OSError as exc:
+            raise TransferError(
+                f"local: cannot write {final}: {os_error_text(exc)}",
+                transient=exc.errno in TRANSIENT_ERRNOS,
+            ) from None
+        if written.replaced_link and warn is not None:
+            warn(
+                f"local: {final} was a symbolic link; it was replaced by the file "
+                "(the link's target was not written)"
+            )
+        return str(final)
 
     def exists(self, path: str) -> bool:
         return os.path.lexists(path)
-
-    def rename(self, source: str, target: str, replace: bool) -> None:
-        with self._errors(f"cannot move {source} to {target}"):
-            if not replace and os.path.lexists(target):
-                raise FileExistsError(errno.EEXIST, "the target already exists")
-            os.replace(source, target)
 
     def remove(self, path: str) -> None:
         with self._errors(f"cannot delete {path}"):

@@ -7,7 +7,7 @@ import asyncio
 import errno
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import asyncssh
 
@@ -17,6 +17,7 @@ from duftui.steps.remote.sshconnect import describe, ssh_connect
 
 T = TypeVar("T")
 SPACE_WORDS = ("no space", "quota", "disk full")
+CHUNK = 4 << 20  # asyncssh reads a chunk with parallel requests
 
 
 class SftpRemote(Remote):
@@ -106,8 +107,13 @@ class SftpRemote(Remote):
 
         return self._run(read(), f"cannot list {path}")
 
-    def download(self, path: str, local: Path) -> None:
-        self._run(self.client.get(path, str(local)), f"cannot download {path}")
+    def download(self, path: str, handle: BinaryIO) -> None:
+        async def copy() -> None:
+            async with self.client.open(path, "rb", encoding=None) as remote:
+                while chunk := await remote.read(CHUNK):
+                    handle.write(chunk)
+
+        self._run(copy(), f"cannot download {path}")
 
     def upload_file(self, local: Path, path: str) -> None:
         self._run(self.client.put(str(local), path), f"cannot upload to {path}")

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from duftui.steps.errors import StepError, TransferError
 from duftui.steps.remote.base import Entry, Remote
@@ -118,11 +118,10 @@ class SmbRemote(Remote):
                 entries.append(Entry(item.name, is_dir, None if is_dir else _size(item)))
         return entries
 
-    def download(self, path: str, local: Path) -> None:
+    def download(self, path: str, handle: BinaryIO) -> None:
         with (
             self._errors(f"cannot download {path}"),
             self.smb.open_file(self.unc(path), mode="rb", **self._kw) as remote,
-            open(local, "wb") as handle,
         ):
             shutil.copyfileobj(remote, handle, 1 << 20)
 
