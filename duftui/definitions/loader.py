@@ -22,6 +22,7 @@ from duftui.definitions.locate import TomlLocator
 from duftui.definitions.models import Project, Task
 from duftui.definitions.parsing import ParsedFile, read_toml, rel_path, validate_model
 from duftui.definitions.problems import Problem, field_name, show, suggest
+from duftui.envs.check import environment_problems
 
 __all__ = [
     "Catalogue",
@@ -406,6 +407,8 @@ def _check_project_tasks(catalogue: Catalogue, project: ProjectEntry, connection
             if not target.is_file():
                 shown = rel_path(target, catalogue.root)
                 add(where, f"file not found: {shown} (paths are relative to {project.rel}/)")
+        for where, message in environment_problems(spec, project.path):
+            add(where, message)  # requirement files and lists parse (docs/environments.md)
         for index, parent in enumerate(spec.needs):
             if parent == entry.name:
                 add(("needs", index), "a task cannot need itself")

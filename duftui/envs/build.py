@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -19,7 +20,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def write_lock(request: EnvRequest, interpreter: Interpreter) -> str:
     """Resolve with uv (needs the index) and write the lock beside the requirements."""
     lines = [*request.requirements, *request.extras]
     args = ["pip", "compile", "-", "--generate-hashes", "--no-header", "--no-annotate",
-            "--quiet", "--python", interpreter.path, *NO_DOWNLOAD, *index_settings().args()]
+            "--quiet", "--python", interpreter.path, *NO_DOWNLOAD,
+            *index_settings().args(locking=True)]
     try:
         body = run_uv(args, cwd=request.base, stdin="\n".join(lines) + "\n")
     except UvError as exc:
@@ -138,24 +140,36 @@ def ensure(request: EnvRequest, workspace: Path, task_key: str,
     if found.ready:
         touch(found, task_key)
         return found
-    if found.key is None:
-        say(f"locking {request.source} for python {found.interpreter.version} with uv")
-        body = write_lock(request, found.interpreter)
-        key, lock_hash = _key(body, found.interpreter)
-        found = Resolved(request, found.interpreter, key, lock_hash, found.root)
-    assert found.path is not None
     found.root.mkdir(parents=True, exist_ok=True)
-    with open(found.root / f".{found.key}.lock", "w") as guard:
-        if not found.ready:
-            try:
-                fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                say(f"waiting for environment {found.key}: another run is building it")
-                fcntl.flock(guard, fcntl.LOCK_EX)
-        if not found.ready:
-            _build(found, say)
+    if found.key is None:
+        lock_id = hashlib.sha256(str(request.lock_path).encode()).hexdigest()[:16]
+        with _exclusive(found.root / f".lock-{lock_id}.lock", say, f"the lock of {request.source}"):
+            found = resolve(request, workspace)  # another run may have written it meanwhile
+            if found.key is None:
+                say(f"locking {request.source} for python {found.interpreter.version} with uv")
+                body = write_lock(request, found.interpreter)
+                key, lock_hash = _key(body, found.interpreter)
+                found = Resolved(request, found.interpreter, key, lock_hash, found.root)
+    assert found.path is not None
+    if not found.ready:
+        with _exclusive(found.root / f".{found.key}.lock", say, f"environment {found.key}"):
+            if not found.ready:
+                _build(found, say)
     touch(found, task_key)
     return found
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path, say: Callable[[str], None], what: str) -> Iterator[None]:
+    """Hold an exclusive file lock: a second run needing the same thing waits, then finds
+    it made."""
+    with open(path, "w") as guard:
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for {what}: another run is making it")
+            fcntl.flock(guard, fcntl.LOCK_EX)
+        yield
 
 
 def _build(found: Resolved, say: Callable[[str], None]) -> None:
@@ -173,7 +187,8 @@ def _build(found: Resolved, say: Callable[[str], None]) -> None:
             lock = temp / "lock.txt"
             lock.write_text(body, encoding="utf-8")
             run_uv(["pip", "sync", "--quiet", "--python", str(venv / "bin" / "python"),
-                    *NO_DOWNLOAD, *index_settings().args(), str(lock)])
+                    *NO_DOWNLOAD, *index_settings().args(), str(lock)],
+                   cwd=found.request.base)  # relative lines are read from there
         meta = {"key": found.key, "python": found.interpreter.version,
                 "interpreter": found.interpreter.path, "lock_hash": found.lock_hash,
                 "source": found.request.source, "lock": str(found.request.lock_path),

@@ -13,11 +13,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from duftui.compat.duft import SHIM_DIR
 from duftui.definitions.loader import Catalogue, TaskEntry
-from duftui.envs.build import Resolved, envs_root
+from duftui.envs.build import Resolved, ensure, envs_root
 from duftui.envs.request import EnvRequest, request_for
 
 _TASK_MODULE = Path(__file__).resolve().parent.parent / "task.py"
@@ -106,3 +107,17 @@ class RunEnvironment:
         spec = encode(self.found.request, self.workspace, self.task_key,
                       isolated_pythonpath(self.workspace, duft), python)
         return [sys.executable, "-m", "duftui.envs", spec, "--", *tail]
+
+
+def kernel_python(catalogue: Catalogue, entry: TaskEntry, env: dict[str, str],
+                  say: Callable[[str], None]) -> str | None:
+    """The interpreter a notebook's kernel runs on when the task has its own environment
+    (built here if needed, ipykernel included), with `env` pointed at it; else None.
+    Raises EnvError or RequestError with the reason."""
+    request = entry_request(catalogue, entry, "notebook")
+    if request is None:
+        return None
+    found = ensure(request, catalogue.root, entry.key, say)
+    say(found.describe())
+    apply(env, found, catalogue.root, duft=str(SHIM_DIR) in env.get("PYTHONPATH", ""))
+    return str(found.python)

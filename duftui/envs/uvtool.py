@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+PIP_KEYS = ("index-url", "extra-index-url", "find-links", "constraint", "cert")
 UV_OWN = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_FIND_LINKS")
 NO_DOWNLOAD = ["--python-preference", "only-system", "--no-python-downloads"]
 
@@ -33,13 +34,18 @@ class IndexSettings:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()  # pip's `constraint`: applied when locking
+    cert: str | None = None  # pip's `cert`: uv reads it as SSL_CERT_FILE
     from_uv_env: bool = False
     sources: tuple[str, ...] = field(default=())
 
-    def args(self) -> list[str]:
-        if self.from_uv_env:
-            return []
+    def args(self, locking: bool = False) -> list[str]:
         out: list[str] = []
+        if locking:
+            for path in self.constraints:
+                out += ["--constraint", path]
+        if self.from_uv_env:
+            return out
         if self.index_url:
             out += ["--index-url", self.index_url]
         for url in self.extra_index_urls:
@@ -78,10 +84,12 @@ def _pip_config_files() -> list[Path]:
 def index_settings(environ: dict[str, str] | None = None) -> IndexSettings:
     """pip's index settings, read the way pip reads them (files, then PIP_* variables)."""
     env = os.environ if environ is None else environ
+    pip = _pip_settings(tuple(str(p) for p in _pip_config_files()),
+                        tuple((k, v) for k, v in env.items() if k.startswith("PIP_")))
     if any(env.get(name) for name in UV_OWN):
-        return IndexSettings(from_uv_env=True, sources=("uv variables",))
-    return _pip_settings(tuple(str(p) for p in _pip_config_files()),
-                         tuple((k, v) for k, v in env.items() if k.startswith("PIP_")))
+        return IndexSettings(constraints=pip.constraints, cert=pip.cert, from_uv_env=True,
+                             sources=("uv variables",))
+    return pip
 
 
 @functools.lru_cache(maxsize=8)
@@ -98,18 +106,20 @@ def _pip_settings(files: tuple[str, ...], pip_env: tuple[tuple[str, str], ...]) 
         sources.append(name)
         for section in ("global", "install"):
             if parser.has_section(section):
-                for key in ("index-url", "extra-index-url", "find-links"):
+                for key in PIP_KEYS:
                     if parser.has_option(section, key):
                         values[key] = parser.get(section, key)
     for key, value in pip_env:
         option = key[4:].lower().replace("_", "-")
-        if option in ("index-url", "extra-index-url", "find-links"):
+        if option in PIP_KEYS:
             values[option] = value
             sources.append(key)
     return IndexSettings(
         index_url=values.get("index-url") or None,
         extra_index_urls=tuple(values.get("extra-index-url", "").split()),
         find_links=tuple(values.get("find-links", "").split()),
+        constraints=tuple(p for p in values.get("constraint", "").split() if os.path.isfile(p)),
+        cert=values.get("cert") or None,
         sources=tuple(sources),
     )
 
@@ -120,6 +130,9 @@ def uv_env(cache_dir: str | None = None) -> dict[str, str]:
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["UV_PYTHON_PREFERENCE"] = "only-system"
     env["NO_COLOR"] = "1"
+    cert = index_settings(env).cert
+    if cert and "SSL_CERT_FILE" not in env and os.path.isfile(cert):
+        env["SSL_CERT_FILE"] = cert
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
     if cache_dir:
