@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from duftui import __version__
-from duftui.commands import daemon, definitions, duft, execute, history, pipelines, secrets
+from duftui.commands import daemon, definitions, duft, envs, execute, history, pipelines, secrets
 from duftui.context import Context
 
 
@@ -49,6 +49,7 @@ main.add_command(execute.cancel_cmd)
 main.add_command(execute.retry_cmd)
 main.add_command(execute.ack_cmd)
 main.add_command(execute.preview)
+main.add_command(envs.envs)
 
 for _module in (daemon, pipelines, duft):
     for _command in _module.COMMANDS:
