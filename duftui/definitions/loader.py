@@ -407,7 +407,7 @@ def _check_project_tasks(catalogue: Catalogue, project: ProjectEntry, connection
             if not target.is_file():
                 shown = rel_path(target, catalogue.root)
                 add(where, f"file not found: {shown} (paths are relative to {project.rel}/)")
-        for where, message in environment_problems(spec, project.path):
+        for where, message in environment_problems(spec, project.path, catalogue.root):
             add(where, message)  # requirement files and lists parse (docs/environments.md)
         for index, parent in enumerate(spec.needs):
             if parent == entry.name:

@@ -13,11 +13,15 @@ from duftui.envs.request import RequestError, check_requirement, script_metadata
 Where = tuple[str | int, ...]
 
 
-def _lines(value: str | list[str], folder: Path, where: Where) -> list[tuple[Where, str]]:
+def _lines(value: str | list[str], folder: Path, where: Where, root: Path
+           ) -> list[tuple[Where, str]]:
     if isinstance(value, list):
         return [((*where, index), f"{why}; fix the requirement string")
                 for index, line in enumerate(value) if (why := check_requirement(line))]
     path = folder / value
+    if not path.resolve().is_relative_to(root.resolve()):
+        return [(where, f"{value} is outside the workspace; keep requirement files under it "
+                        "(duftui writes the lock beside them)")]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -30,13 +34,14 @@ def _lines(value: str | list[str], folder: Path, where: Where) -> list[tuple[Whe
     return found
 
 
-def environment_problems(spec: Task, folder: Path) -> list[tuple[Where, str]]:
+def environment_problems(spec: Task, folder: Path, root: Path) -> list[tuple[Where, str]]:
     """(field path, message) for each problem with the environment this task declares."""
     found: list[tuple[Where, str]] = []
     if spec.run.requirements is not None:
-        found += _lines(spec.run.requirements, folder, ("run", "requirements"))
+        found += _lines(spec.run.requirements, folder, ("run", "requirements"), root)
     if spec.processing is not None and spec.processing.requirements is not None:
-        found += _lines(spec.processing.requirements, folder, ("processing", "requirements"))
+        found += _lines(spec.processing.requirements, folder, ("processing", "requirements"),
+                        root)
     for where, python in ((("run", "python"), spec.run.python),
                           (("processing", "python"), spec.processing and spec.processing.python)):
         if python and (os.sep in python) and not os.access(os.path.expanduser(python), os.X_OK):

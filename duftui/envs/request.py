@@ -65,7 +65,7 @@ def check_requirement(line: str) -> str | None:
     try:
         Requirement(line)
     except InvalidRequirement as exc:
-        return f"{line!r} is not a valid requirement ({exc})"
+        return f"{line!r} is not a valid requirement ({str(exc).splitlines()[0]})"
     return None
 
 
@@ -112,14 +112,24 @@ def _read_head(path: str, stamp: tuple[int, int, int] | None) -> str | None:
         return None
 
 
+def _inside(path: Path, root: Path, what: str) -> Path:
+    """`path` resolved; RequestError when it leaves the workspace (its lock is written
+    beside it, and a definition never writes outside the workspace)."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise RequestError(f"{what} {path} is outside the workspace; keep it under {root}")
+    return resolved
+
+
 def _from_declaration(
-    value: str | list[str], python: str | None, folder: Path, where: Path, extras: tuple[str, ...]
+    value: str | list[str], python: str | None, folder: Path, where: Path,
+    extras: tuple[str, ...], root: Path,
 ) -> EnvRequest:
     suffix = ".kernel.lock" if extras else ".lock"
     if isinstance(value, list):
         return EnvRequest(tuple(value), python, f"{where.name} (inline list)",
                           where.with_name(where.stem + ".requirements" + suffix), folder, extras)
-    path = (folder / value).resolve()
+    path = _inside(folder / value, root, "requirements file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -129,7 +139,8 @@ def _from_declaration(
 
 
 def request_for(
-    spec: Task, folder: Path, task_file: Path, project: Project | None, purpose: str
+    spec: Task, folder: Path, task_file: Path, project: Project | None, purpose: str,
+    root: Path,
 ) -> EnvRequest | None:
     """The environment `purpose` ("run", "notebook", "processing") of this task asks for,
     or None when it runs in duftui's own interpreter."""
@@ -147,10 +158,11 @@ def request_for(
     default = project.run if project is not None else None
     python = python or (default.python if default else None)
     if own is not None:
-        return _from_declaration(own, python, folder, task_file, extras)
+        return _from_declaration(own, python, folder, task_file, extras, root)
     if script is not None:
         meta = script_metadata(script)
         if meta is not None:
+            script = _inside(script, root, "script")
             return EnvRequest(tuple(meta.get("dependencies", [])),
                               python or meta.get("requires-python"), f"{script.name} (inline)",
                               script.with_name(script.stem + ".script.lock"), script.parent,
@@ -159,7 +171,7 @@ def request_for(
         return None  # a command gets one on PATH only when it declares one itself
     if default is not None and default.requirements is not None:
         return _from_declaration(default.requirements, python, folder,
-                                 folder / "project.toml", extras)
+                                 folder / "project.toml", extras, root)
     if python is not None:
         return EnvRequest((), python, "no requirements", folder / f".{purpose}.lock", folder,
                           extras)

@@ -29,7 +29,7 @@ def entry_request(catalogue: Catalogue, entry: TaskEntry, purpose: str) -> EnvRe
     assert entry.spec is not None
     project = catalogue.projects.get(entry.project)
     return request_for(entry.spec, entry.folder, entry.path,
-                       project.spec if project else None, purpose)
+                       project.spec if project else None, purpose, catalogue.root)
 
 
 @functools.lru_cache(maxsize=1)
