@@ -177,6 +177,8 @@ def _build(found: Resolved, say: Callable[[str], None]) -> None:
     say(f"building environment {found.key} for {found.request.source} "
         f"(python {found.interpreter.version}) with uv")
     started = time.monotonic()
+    for stale in found.root.glob(f".build-{found.key}-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # a killed build's: we hold its lock now
     temp = Path(tempfile.mkdtemp(prefix=f".build-{found.key}-", dir=found.root))
     try:
         venv = temp / "env"
@@ -207,11 +209,12 @@ def _build(found: Resolved, say: Callable[[str], None]) -> None:
 def _sync(python: Path, lock: Path, base: Path) -> None:
     """Install the lock: from uv's cache alone first (every file is pinned by its hash, so
     the cache is as good as the index, and much faster), else from the index."""
-    argv = ["pip", "sync", "--quiet", "--python", str(python), *NO_DOWNLOAD, str(lock)]
+    argv = ["pip", "sync", "--quiet", "--python", str(python), *NO_DOWNLOAD,
+            *index_settings().args(), str(lock)]
     try:
         run_uv([*argv, "--offline"], cwd=base)  # relative lines are read from `base`
     except UvError:
-        run_uv([*argv, *index_settings().args()], cwd=base)
+        run_uv(argv, cwd=base)
 
 
 def _packages(body: str) -> list[str]:

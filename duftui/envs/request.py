@@ -93,6 +93,24 @@ def script_metadata(path: Path) -> dict | None:
     return data
 
 
+def _wanted_python(requires: object) -> str | None:
+    """A PEP 723 `requires-python`: None (duftui's own interpreter) when that satisfies it,
+    else the specifier, for uv to find a local interpreter that does."""
+    if not isinstance(requires, str) or not requires.strip():
+        return None
+    import sys
+
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        if SpecifierSet(requires).contains(".".join(map(str, sys.version_info[:3]))):
+            return None
+    except InvalidSpecifier:
+        raise RequestError(f"requires-python {requires!r} is not a valid version specifier "
+                           '(e.g. ">=3.11")') from None
+    return requires
+
+
 def _stamp(path: Path) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
@@ -164,7 +182,8 @@ def request_for(
         if meta is not None:
             script = _inside(script, root, "script")
             return EnvRequest(tuple(meta.get("dependencies", [])),
-                              python or meta.get("requires-python"), f"{script.name} (inline)",
+                              python or _wanted_python(meta.get("requires-python")),
+                              f"{script.name} (inline)",
                               script.with_name(script.stem + ".script.lock"), script.parent,
                               extras)
     if run.kind == "command" and purpose == "run":

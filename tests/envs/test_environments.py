@@ -58,8 +58,8 @@ def test_requirements_file_builds_a_locked_isolated_environment_once(ws: Workspa
 
 def test_inline_metadata_and_an_inline_list_need_conflicting_versions_in_one_run(
         ws: Workspace) -> None:
-    old = env_task(ws, "old", "# /// script\n# dependencies = [\"six==1.16.0\"]\n# ///\n"
-                   + REPORT)
+    old = env_task(ws, "old", "# /// script\n# requires-python = \">=3.11\"\n"
+                   "# dependencies = [\"six==1.16.0\"]\n# ///\n" + REPORT)
     new = env_task(ws, "new", REPORT, 'requirements = ["six==1.17.0"]')
     submitted = [ws.submit(old), ws.submit(new)]
     ws.supervise(max_parallel=2)

@@ -51,7 +51,10 @@ def test_build_list_preview_and_prune_an_inherited_environment(ws: Workspace) ->
     used = ws.root / ".duftui" / "envs" / env_key / "duftui-used"
     for mark in used.iterdir():
         os.utime(mark, (old, old))
+    killed = ws.root / ".duftui" / "envs" / ".build-0123456789abcdef-x1" / "env"
+    killed.mkdir(parents=True)  # what a build killed mid-way leaves
     assert "removed 0 environment(s)" in cli("envs", "prune", "--unused-for", "50d").output
+    assert not killed.parent.exists()
     pruned = cli("envs", "prune")  # the default: 30 days
     assert pruned.output.strip() == f"removed 1 environment(s): {env_key}"
     assert env_dirs(ws) != [] and env_key not in env_dirs(ws)
