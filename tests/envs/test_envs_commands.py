@@ -71,6 +71,7 @@ def test_validate_reports_bad_requirements_where_they_are(ws: Workspace) -> None
     env_task(ws, "missing", SCRIPT, 'requirements = "scripts/nothere.txt"')
     env_task(ws, "outside", SCRIPT, 'requirements = "../../../elsewhere.txt"')
     env_task(ws, "badmeta", "# /// script\n# dependencies = [\n# ///\nprint(1)\n")
+    env_task(ws, "nopython", SCRIPT, 'python = "/nonexistent/bin/python3"')
     result = Cli(ws.root)("validate")
     assert result.exit_code != 0
     out = result.output
@@ -83,6 +84,8 @@ def test_validate_reports_bad_requirements_where_they_are(ws: Workspace) -> None
         "workspace" in out, out
     assert "tasks/p/badmeta.toml:5: run.file: badmeta.py: the '# /// script' block is not " \
         "valid TOML" in out, out
+    assert "tasks/p/nopython.toml:5: run.python: no executable interpreter at " \
+        "/nonexistent/bin/python3" in out, out
     assert not (ws.root.parent / "elsewhere.lock").exists()
 
 
