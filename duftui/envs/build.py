@@ -184,7 +184,10 @@ def _build(found: Resolved, say: Callable[[str], None]) -> None:
         venv = temp / "env"
         run_uv(["venv", "--quiet", "--relocatable", "--python", found.interpreter.path,
                 *NO_DOWNLOAD, str(venv)])
-        body = _lock_body(found.request, found.interpreter) or ""
+        body = _lock_body(found.request, found.interpreter)
+        if body is None or _key(body, found.interpreter)[0] != found.key:
+            raise EnvError(f"the lock {found.request.lock_path} changed while the environment "
+                           "was being built; start the run again")
         if body.strip():
             lock = temp / "lock.txt"
             lock.write_text(body, encoding="utf-8")
@@ -194,11 +197,9 @@ def _build(found: Resolved, say: Callable[[str], None]) -> None:
                 "source": found.request.source, "lock": str(found.request.lock_path),
                 "packages": _packages(body), "built": time.time()}
         (venv / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        shutil.rmtree(found.path, ignore_errors=True)  # not ready (no record): not in use
         os.rename(venv, found.path)
-    except UvError as exc:
-        raise EnvError(f"building the environment for {found.request.source} failed: "
-                       f"{exc}") from None
-    except OSError as exc:
+    except (UvError, OSError) as exc:
         raise EnvError(f"building the environment for {found.request.source} failed: "
                        f"{exc}") from None
     finally:
