@@ -15,6 +15,7 @@ from duftui.commands import (
     daemon,
     definitions,
     duft,
+    envs,
     execute,
     explain,
     history,
@@ -117,6 +118,7 @@ main.add_command(execute.cancel_cmd)
 main.add_command(execute.retry_cmd)
 main.add_command(execute.ack_cmd)
 main.add_command(execute.preview)
+main.add_command(envs.envs)
 
 for _module in (daemon, pipelines, duft, init, prune, explain, stats):
     for _command in _module.COMMANDS:

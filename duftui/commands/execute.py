@@ -342,7 +342,7 @@ def preview(ctx: Context, task: str, params: tuple[str, ...], at: datetime | Non
             as_json: bool) -> None:
     """Show resolved parameters, file names, the command and the final SQL, without running."""
     from duftui.engine.params import ParamError, parse_overrides
-    from duftui.engine.preview import preview_task
+    from duftui.engine.preview import environment_lines, preview_task
     from duftui.engine.submit import SubmitError
 
     try:
@@ -367,6 +367,8 @@ def preview(ctx: Context, task: str, params: tuple[str, ...], at: datetime | Non
             click.echo(f"  {name:<{width}}  {item['value']!s:<30} ({item['source']})")
     for label, value in shown.get("files", {}).items():
         click.echo(f"{label:<13} {value}")
+    for line in environment_lines(shown):  # the task's own environment (environments.md)
+        click.echo(line)
     if shown.get("sql"):
         click.echo("sql")
         for line in shown["sql"].splitlines():

@@ -11,6 +11,7 @@ from duftui.definitions.parsing import rel_path
 from duftui.definitions.problems import Problem, field_name, suggest
 from duftui.definitions.reading import definition_file_problem
 from duftui.definitions.schedules import Schedule
+from duftui.envs.check import environment_problems
 
 if TYPE_CHECKING:
     from duftui.definitions.loader import Catalogue, ProjectEntry, TaskEntry
@@ -78,6 +79,8 @@ def check_project_tasks(
                     add(where, f"{shown}: {odd.replace('definitions are', 'scripts are')}")
                 else:
                     add(where, f"file not found: {shown} (paths are relative to {project.rel}/)")
+        for where, message in environment_problems(spec, project.path, catalogue.root):
+            add(where, message)  # requirement files and lists parse (docs/environments.md)
         declared = set(spec.params) | set(project.spec.params)
         for where, message in unknown_schedule_params(spec.schedule, declared, "task"):
             add(where, message)

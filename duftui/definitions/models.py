@@ -99,6 +99,10 @@ class RunSpec(Strict):
     duft: bool = False
     kernel: str | None = None
     kill_grace: Duration = timedelta(seconds=10)
+    # The task's own environment (docs/environments.md): a requirements file or a list of
+    # requirement strings, and a local interpreter (a version like "3.12" or a path).
+    requirements: str | list[str] | None = None
+    python: str | None = None
 
 
 class Retry(Strict):
@@ -169,7 +173,8 @@ class Processing(Strict):
     """An Atlas-style processing script run over the source files (`[processing]`)."""
 
     script: str
-    requirements: str | None = None
+    requirements: str | list[str] | None = None
+    python: str | None = None
     interpreter: str | None = None
     timeout: Duration | None = None
 
@@ -424,13 +429,15 @@ class Task(Strict):
         files: list[tuple[tuple[str, str], str]] = []
         if self.run.file:
             files.append((("run", "file"), self.run.file))
+        if isinstance(self.run.requirements, str):
+            files.append((("run", "requirements"), self.run.requirements))
         if self.source and self.source.query_file and not self.source.query_connection:
             files.append((("source", "query_file"), self.source.query_file))
         if self.source and self.source.script and not self.source.script_on_host:
             files.append((("source", "script"), self.source.script))
         if self.processing:
             files.append((("processing", "script"), self.processing.script))
-            if self.processing.requirements:
+            if isinstance(self.processing.requirements, str):
                 files.append((("processing", "requirements"), self.processing.requirements))
         return files
 
@@ -452,6 +459,14 @@ def _env_name_problems(env: dict[str, Any]) -> list[tuple[tuple[str | int, ...],
     return found
 
 
+class ProjectRun(Strict):
+    """`[run]` in project.toml: the environment its python, notebook and processing tasks
+    inherit unless they declare their own."""
+
+    requirements: str | list[str] | None = None
+    python: str | None = None
+
+
 class Project(Strict):
     """A project folder's `project.toml`."""
 
@@ -462,6 +477,7 @@ class Project(Strict):
     max_parallel: int | None = Field(default=None, ge=1)
     params: Params = Field(default_factory=dict)
     schedule: list[Schedule] = Field(default_factory=list)
+    run: ProjectRun | None = None
 
     def requirement_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """What would misbehave at run time although each field is valid."""

@@ -32,6 +32,9 @@ from duftui.definitions.models import Task
 from duftui.definitions.schedules import schedule_key
 from duftui.definitions.secrets import MASK, Masker, SecretError, SecretStore, resolve_ref
 from duftui.engine.params import as_env_value, declared_params
+from duftui.envs.build import EnvError, resolve
+from duftui.envs.request import RequestError
+from duftui.envs.support import RunEnvironment, entry_request
 
 STEP_KINDS = ("notebook", "sql", "files", "ssh")
 
@@ -70,6 +73,7 @@ class LaunchPlan:
     timeout: float | None
     kill_grace: float
     params: dict[str, Any] = field(default_factory=dict)
+    environment: str | None = None  # the task's own environment, for the run's log
 
 
 def uses_step_runner(spec: Task) -> bool:
@@ -215,11 +219,25 @@ def build_plan(
     for key, value in spec.run.env.items():
         env[key] = str(resolver.value(value, f"run.env.{key}"))
     cwd = working_directory(entry, spec, workspace)
-    argv = _argv(entry, spec, run, params, env, step_runner)
+    environment = None if step_runner else run_environment(catalogue, entry, run.task_key)
+    argv = _argv(entry, spec, run, params, env, step_runner, environment)
     timeout = spec.timeout.total_seconds() if spec.timeout else None
     return LaunchPlan(argv=argv, cwd=cwd, env=env, output_dir=output_dir,
                       masker=resolver.masker, timeout=timeout,
-                      kill_grace=spec.run.kill_grace.total_seconds(), params=params)
+                      kill_grace=spec.run.kill_grace.total_seconds(), params=params,
+                      environment=environment.describe() if environment else None)
+
+
+def run_environment(catalogue: Catalogue, entry: TaskEntry, task_key: str
+                    ) -> RunEnvironment | None:
+    """The python or command task's own environment (docs/environments.md), if it has one."""
+    try:
+        request = entry_request(catalogue, entry, "run")
+        if request is None:
+            return None
+        return RunEnvironment(resolve(request, catalogue.root), catalogue.root, task_key)
+    except (RequestError, EnvError) as exc:
+        raise LaunchError(str(exc)) from None
 
 
 def fresh_run_dir(workspace: Path, creation_id: str, run_id: int | None) -> Path:
@@ -267,21 +285,29 @@ def _script_facts(path: str, _stamp: tuple[int, int, int, int]) -> tuple[str, bo
 
 
 def _argv(entry: TaskEntry, spec: Task, run: QueuedRun, params: dict, env: dict[str, str],
-          step_runner: bool) -> list[str]:
+          step_runner: bool, environment: RunEnvironment | None = None) -> list[str]:
     if step_runner:
         return [sys.executable, "-m", "duftui.steps", "--run", str(run.id)]
     if spec.run.kind == "python":
         script, imports_duft = script_facts(entry.folder / (spec.run.file or ""))
-        argv = [spec.run.interpreter or sys.executable, "-u", script, *spec.run.args]
-        if spec.run.duft or imports_duft:
+        tail = [script, *spec.run.args]
+        duft = spec.run.duft or imports_duft
+        if duft:
+            tail.append(json.dumps(params, default=str))
+        if environment is not None:
+            return environment.argv(env, tail, duft, python=True)
+        if duft:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(SHIM_DIR), env.get("PYTHONPATH", "")) if p
             )
-            argv.append(json.dumps(params, default=str))
-        return argv
+        return [spec.run.interpreter or sys.executable, "-u", *tail]
     # command
     if spec.run.shell:
-        return ["/bin/sh", "-c", str(spec.run.command)]
-    if isinstance(spec.run.command, list):
-        return [*spec.run.command, *spec.run.args]
-    return [str((entry.folder / (spec.run.file or "")).resolve()), *spec.run.args]
+        argv = ["/bin/sh", "-c", str(spec.run.command)]
+    elif isinstance(spec.run.command, list):
+        argv = [*spec.run.command, *spec.run.args]
+    else:
+        argv = [str((entry.folder / (spec.run.file or "")).resolve()), *spec.run.args]
+    if environment is not None:
+        return environment.argv(env, argv, False, python=False)
+    return argv

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from duftui.definitions.loader import Catalogue
+from duftui.definitions.loader import Catalogue, TaskEntry
 from duftui.definitions.secrets import SecretStore
 from duftui.engine.launch import uses_step_runner, working_directory
 from duftui.engine.params import resolve_params
@@ -41,10 +41,14 @@ def preview_task(
         "cwd": str(working_directory(entry, spec, catalogue.root)),
         "files": {},
     }
+    shown["environments"] = _environments(catalogue, entry)
+    own = next((e for e in shown["environments"] if e["for"] == "run"), None)
     if uses_step_runner(spec):
         shown["command"] = f"duftui step runner ({spec.run.kind})"
     elif spec.run.kind == "python":
-        shown["command"] = f"{spec.run.interpreter or sys.executable} {spec.run.file}"
+        python = (own["path"] + "/bin/python") if own and own["path"] else (
+            "(the task's environment, built at the first run)" if own else None)
+        shown["command"] = f"{python or spec.run.interpreter or sys.executable} {spec.run.file}"
     elif spec.run.shell:
         shown["command"] = f"/bin/sh -c {shlex.quote(str(spec.run.command))}"
     elif isinstance(spec.run.command, list):
@@ -82,3 +86,30 @@ def preview_task(
         shown["sql"] = expand(query or "", local)
         shown["bind"] = {k: v for k, v in stored.items() if f":{k}" in (query or "")}
     return shown
+
+
+def _environments(catalogue: Catalogue, entry: TaskEntry) -> list[dict[str, Any]]:
+    """The environments the run would use (docs/environments.md), or why they cannot be."""
+    from duftui.envs.build import EnvError
+    from duftui.envs.manage import describe_for_task
+    from duftui.envs.request import RequestError
+
+    try:
+        return describe_for_task(catalogue, entry)
+    except (EnvError, RequestError) as exc:
+        return [{"for": "run", "error": str(exc), "path": None}]
+
+
+def environment_lines(shown: dict[str, Any]) -> list[str]:
+    """The environment part of a preview as text, for the CLI and the console."""
+    lines = []
+    for env in shown.get("environments", []):
+        if env.get("error"):
+            lines.append(f"environment   {env['error']}")
+            continue
+        state = "ready" if env["ready"] else ("to build" if env["key"] else "to lock and build")
+        lines.append(f"environment   {env['for']}: {env['key'] or '(not locked yet)'} "
+                     f"python {env['python']}, from {env['source']} ({state})")
+        lines.append(f"  lock        {env['lock']}"
+                     + (f" sha256:{env['lock_hash']}" if env["lock_hash"] else ""))
+    return lines

@@ -463,7 +463,8 @@ class Supervisor:
         shown = " ".join(plan.argv[:3]) + (" …" if len(plan.argv) > 3 else "")
         tries = (f"attempt {claimed.attempt} of {claimed.max_attempts}: "
                  if claimed.max_attempts > 1 else "")
-        return plan.masker.mask(f"{tries}starting {shown} in {plan.cwd}")
+        used = f" in {plan.environment}" if plan.environment else ""  # docs/environments.md
+        return plan.masker.mask(f"{tries}starting {shown} in {plan.cwd}{used}")
 
     async def _judge(self, handle: RunHandle, result: ProcessResult,
                      plan: LaunchPlan) -> tuple[RunStatus, str | None]:

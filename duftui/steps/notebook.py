@@ -33,6 +33,9 @@ from nbformat import NotebookNode
 from duftui import task
 from duftui.compat.duft import SHIM_DIR, uses_duft
 from duftui.engine.streams import strip_ansi
+from duftui.envs.build import EnvError
+from duftui.envs.request import RequestError
+from duftui.envs.support import kernel_python
 from duftui.steps.context import StepContext
 from duftui.steps.masking import run_masker
 from duftui.steps.notebook_kernel import CellResult, KernelError, KernelSession
@@ -61,9 +64,13 @@ def run_notebook(ctx: StepContext) -> int:
     ctx.output_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     _stop_on_signals(stop)
-    session = KernelSession(
-        kernel_name, cwd, _kernel_env(spec.run.duft, notebook), ctx.output_dir / KERNEL_LOG, stop
-    )
+    env = _kernel_env(spec.run.duft, notebook)
+    try:  # the task's own environment, when it has one (docs/environments.md)
+        python = kernel_python(ctx.catalogue, ctx.entry, env, task.log)
+    except (EnvError, RequestError) as exc:
+        task.error(str(exc))
+        return EXIT_SETUP
+    session = KernelSession(kernel_name, cwd, env, ctx.output_dir / KERNEL_LOG, stop, python)
     outcome = "failed"
     code = EXIT_FAILED
     try:

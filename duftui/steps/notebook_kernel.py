@@ -16,6 +16,7 @@ ipykernel exits by itself when its parent process is gone.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shutil
@@ -103,8 +104,10 @@ class KernelSession:
         env: dict[str, str],
         log_path: Path,
         stop: threading.Event,
+        python: str | None = None,
     ) -> None:
         self.kernel_name = kernel_name
+        self.python = python  # the task environment's interpreter: ipykernel on it
         self.cwd = cwd
         self.env = env
         self.log_path = log_path
@@ -122,8 +125,11 @@ class KernelSession:
 
     def start(self, timeout: float = 60.0) -> None:
         """Start the kernel and wait until it answers (giving up early on a stop request)."""
+        specs = KernelSpecManager()
+        if self.python is not None:
+            specs = self._environment_kernel()
         try:
-            KernelSpecManager().get_kernel_spec(self.kernel_name)
+            specs.get_kernel_spec(self.kernel_name)
         except NoSuchKernel:
             known = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
             raise KernelError(
@@ -131,6 +137,7 @@ class KernelSession:
                 'run.kernel = "NAME" in the task or install the kernel (ipykernel install)'
             ) from None
         manager = KernelManager(
+            kernel_spec_manager=specs,
             kernel_name=self.kernel_name,
             transport="ipc",
             ip=str(self._scratch / "k"),
@@ -149,6 +156,16 @@ class KernelSession:
         if not self._wait_ready(timeout):
             return
         self.execute(_KERNEL_SETUP, lambda _msg: None, silent=True, timeout=timeout)
+
+    def _environment_kernel(self) -> KernelSpecManager:
+        """A kernel spec of its own (in the scratch folder) that starts ipykernel on the
+        task environment's interpreter, whatever kernel name the notebook asks for."""
+        folder = self._scratch / "kernels" / self.kernel_name
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = {"argv": [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": f"{self.kernel_name} (task environment)", "language": "python"}
+        (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+        return KernelSpecManager(kernel_dirs=[str(folder.parent)], ensure_native_kernel=False)
 
     def _wait_ready(self, timeout: float) -> bool:
         """Wait for the kernel's first answer; False when a stop request came first.

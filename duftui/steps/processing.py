@@ -8,8 +8,8 @@
   and so is one outside the run's folder (after following links): the list is the
   script's text, and the files it names are renamed, zipped and delivered.
 
-The script runs in the run's folder (relative paths it prints are taken from there), with
-the requirements' virtual environment when `requirements` is set.
+The script runs in the run's folder (relative paths it prints are taken from there), in its
+own environment (docs/environments.md) when it declares one.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from duftui.engine.params import as_env_value
+from duftui.envs.build import EnvError, ensure
+from duftui.envs.request import RequestError
+from duftui.envs.support import apply, entry_request
 from duftui.steps.child import run_child
 from duftui.steps.context import StepContext
 from duftui.steps.errors import StepError
 from duftui.steps.report import Reporter
-from duftui.steps.venvs import ensure_venv
 
 LIST_EXAMPLE = "['/path/to/result.csv']"
 
@@ -54,11 +56,19 @@ def run_processing(ctx: StepContext, inputs: list[Path], reporter: Reporter) -> 
     if not script.is_file():
         raise StepError(f"processing: script {processing.script} does not exist")
     python = processing.interpreter or sys.executable
-    if processing.requirements:
-        python = str(ensure_venv(ctx.folder / processing.requirements, ctx.workspace, reporter))
+    env = dict(os.environ)
+    try:
+        request = entry_request(ctx.catalogue, ctx.entry, "processing")
+        if request is not None:
+            found = ensure(request, ctx.workspace, ctx.entry.key,
+                           lambda line: reporter.info(f"processing: {line}"))
+            reporter.info(f"processing: {found.describe()}")
+            python = str(found.python)
+            apply(env, found, ctx.workspace, duft=False)
+    except (RequestError, EnvError) as exc:
+        raise StepError(f"processing: {exc}") from None
     source = ctx.spec.source
     connection = ctx.connections.get(source.connection, {}) if source and source.connection else {}
-    env = dict(os.environ)
     env.update({name: as_env_value(value) for name, value in ctx.params.items()})
     env["TASK"] = json.dumps(task_json(ctx), default=str, ensure_ascii=False)
     env["CONNECTION"] = json.dumps(connection, default=str, ensure_ascii=False)

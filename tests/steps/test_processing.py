@@ -119,7 +119,7 @@ def make_wheel(folder: Path) -> Path:
     return wheel
 
 
-def test_requirements_install_into_a_cached_virtual_environment(sws: StepWorkspace) -> None:
+def test_requirements_install_into_a_shared_uv_environment(sws: StepWorkspace) -> None:
     scripts = sws.root / "tasks" / "p" / "scripts"
     scripts.mkdir(parents=True)
     wheel = make_wheel(scripts)
@@ -133,11 +133,13 @@ def test_requirements_install_into_a_cached_virtual_environment(sws: StepWorkspa
     assert first.status == RunStatus.SUCCEEDED, sws.text(first.id)
     value, prefix = (sws.run_dir(first.id) / "probe.txt").read_text().split("|")
     assert value == "probe 1.0"
-    assert Path(prefix).parent == sws.root / ".duftui" / "venvs"
-    assert any("creating virtual environment" in line for line in sws.lines(first.id))
+    assert Path(prefix).parent == sws.root / ".duftui" / "envs"
+    assert any("building environment" in line for line in sws.lines(first.id))
+    assert (scripts / "requirements.lock").is_file()
     second = sws.run(key)
     assert second.status == RunStatus.SUCCEEDED
-    assert any("reusing virtual environment" in line for line in sws.lines(second.id))
+    assert not any("building environment" in line for line in sws.lines(second.id))
+    assert any(f"environment {Path(prefix).name}" in line for line in sws.lines(second.id))
     assert (sws.run_dir(second.id) / "probe.txt").read_text() == f"{value}|{prefix}"
 
 

@@ -15,7 +15,7 @@ from duftui.definitions.durations import format_duration
 from duftui.definitions.loader import Catalogue, TaskEntry
 from duftui.definitions.schedules import schedule_key
 from duftui.engine.params import ParamError
-from duftui.engine.preview import preview_task
+from duftui.engine.preview import environment_lines, preview_task
 from duftui.engine.submit import SubmitError
 from duftui.tui import format as fmt
 from duftui.tui.fires import next_fires
@@ -105,6 +105,8 @@ def task_overview(
     if not isinstance(preview, str) and preview.get("sql"):
         parts.append(Text("\nSQL", style="bold"))
         parts.append(Text(str(preview["sql"]).strip()))
+    if not isinstance(preview, str) and preview.get("environments"):  # docs/environments.md
+        parts.append(Text("\n" + "\n".join(environment_lines(preview))))
     return Group(*parts)
 
 
