@@ -12,6 +12,7 @@ import click
 
 from duftui import __version__
 from duftui.commands import (
+    completion,
     daemon,
     definitions,
     duft,
@@ -92,7 +93,7 @@ class DuftuiGroup(click.Group):
     type=click.Path(dir_okay=False),
     help="State file (default: WORKSPACE/.duftui/state.db).",
 )
-@click.version_option(__version__, prog_name="duftui")
+@click.version_option(__version__, "-V", "--version", prog_name="duftui")
 @click.pass_context
 def main(click_ctx: click.Context, workspace: str | None, db: str | None) -> None:
     """duftui: an operations console for data tasks."""
@@ -120,6 +121,6 @@ main.add_command(execute.ack_cmd)
 main.add_command(execute.preview)
 main.add_command(envs.envs)
 
-for _module in (daemon, pipelines, duft, init, prune, explain, stats):
+for _module in (daemon, pipelines, duft, init, prune, explain, stats, completion):
     for _command in _module.COMMANDS:
         main.add_command(_command)

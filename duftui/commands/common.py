@@ -68,6 +68,11 @@ RUN_ID = WholeNumber(1, what="run id")
 COUNT = WholeNumber(1)
 
 
+# Exit codes (README): 0 ok, 1 the run or check failed, 2 usage error (click's),
+# 3 not running / nothing to do, 4 not found (task, run, project).
+FAILED, USAGE, NOTHING_TO_DO, NOT_FOUND = 1, 2, 3, 4
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print an error the way every command does and exit."""
     click.echo(f"duftui: {message}", err=True)

@@ -10,6 +10,7 @@ import click
 
 from duftui.commands.common import (
     COUNT,
+    NOT_FOUND,
     WHEN,
     Context,
     WholeNumber,
@@ -350,7 +351,7 @@ def _owners(catalogue: Any, target: str) -> set[str]:
     try:
         entry = catalogue.task(target)
     except KeyError as exc:
-        fail(str(exc.args[0]) + " (nor a project)", code=2)
+        fail(str(exc.args[0]) + " (nor a project)", code=NOT_FOUND)
         raise
     return {entry.key}
 

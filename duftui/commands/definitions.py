@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from duftui import locations
-from duftui.commands.common import Context, echo_json, pass_context, table
+from duftui.commands.common import NOT_FOUND, Context, echo_json, fail, pass_context, table
 
 
 @click.command()
@@ -53,6 +53,8 @@ def tasks(ctx: Context, project: str | None, show_hidden: bool, as_json: bool) -
     from duftui.store.runs import last_runs_by_task
 
     catalogue = ctx.catalogue()
+    if project and project not in catalogue.projects:
+        fail(f"no project {project!r}", NOT_FOUND)
     with ctx.existing_store().read() as conn:
         last = last_runs_by_task(conn)
     rows = []

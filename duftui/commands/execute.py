@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from duftui.commands.common import (
+    NOT_FOUND,
     RUN_ID,
     WHEN,
     Context,
@@ -25,6 +26,29 @@ if TYPE_CHECKING:
     from duftui.store.logs import LogLine
 
 
+EXIT_CODE = click.option(
+    "--exit-code",
+    type=click.Choice(["status", "task"]),
+    default="status",
+    show_default=True,
+    help="status: 0 succeeded, 1 not; task: the task's own exit code.",
+)
+
+
+def submit_error_code(exc: Exception) -> int:
+    """4 for an unknown task or project, 1 for a broken definition, else 2 (bad usage)."""
+    from duftui.engine.submit import BrokenDefinition, NotFound
+
+    if isinstance(exc, NotFound):
+        return NOT_FOUND
+    return 1 if isinstance(exc, BrokenDefinition) else 2
+
+
+def _exit_code(task_code: int, mode: str) -> int:
+    return task_code if mode == "task" or task_code == 0 else 1
+
+
+
 @click.command()
 @click.argument("target")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
@@ -35,10 +59,14 @@ if TYPE_CHECKING:
 @click.option("--no-dependants", is_flag=True, help="Do not run the tasks that need this one.")
 @click.option("--max-parallel", type=WholeNumber(1, 10_000),
               help="Parallel runs for an embedded supervisor.")
+@EXIT_CODE
 @pass_context
 def run(ctx: Context, target: str, params: tuple[str, ...], is_project: bool, detach: bool,
-        at: datetime | None, no_dependants: bool, max_parallel: int | None) -> None:
-    """Run a task now and follow its log; the exit code follows the run."""
+        at: datetime | None, no_dependants: bool, max_parallel: int | None,
+        exit_code: str) -> None:
+    """Run a task now and follow its log. Exits 0 when it succeeded, 1 when it did not
+    (with --exit-code task: the task's own exit code, 124 for a timeout, 130 cancelled),
+    2 for bad usage or parameters, 4 for an unknown task or project."""
     import anyio
 
     from duftui.engine.params import ParamError, parse_overrides
@@ -62,7 +90,7 @@ def run(ctx: Context, target: str, params: tuple[str, ...], is_project: bool, de
                                     overrides=overrides, at=when,
                                     with_dependants=not no_dependants, secrets=ctx.secrets())
     except (SubmitError, ParamError) as exc:
-        fail(str(exc), code=2)
+        fail(str(exc), code=submit_error_code(exc))
         return
     with store.read() as conn:
         daemon = daemon_alive(conn)
@@ -80,7 +108,7 @@ def run(ctx: Context, target: str, params: tuple[str, ...], is_project: bool, de
     if daemon:
         poke(ctx.workspace)
     code = anyio.run(_follow_batch, ctx, submitted, daemon is None, max_parallel)
-    sys.exit(code)
+    sys.exit(_exit_code(code, exit_code))
 
 
 async def _follow_batch(ctx: Context, submitted: Submitted, embedded: bool,
@@ -206,9 +234,10 @@ def _print_line(item: Followed, line: LogLine, many: bool) -> None:
               help="Only lines at or above this level.")
 @click.option("--timestamps", is_flag=True, help="Prefix each line with its time.")
 @click.option("--color/--no-color", default=None, help="Keep ANSI colours (default: on a tty).")
+@EXIT_CODE
 @pass_context
 def logs(ctx: Context, run_id: int, follow: bool, tail_n: int | None, level: str | None,
-         timestamps: bool, color: bool | None) -> None:
+         timestamps: bool, color: bool | None, exit_code: str) -> None:
     """Print a run's log (with --follow, until it ends; exits with the run's status)."""
     from duftui.engine.follow import Followed, LogFollower
     from duftui.engine.outcomes import status_exit_code
@@ -221,7 +250,7 @@ def logs(ctx: Context, run_id: int, follow: bool, tail_n: int | None, level: str
     with store.read() as conn:
         run = get_run(conn, run_id)
         if run is None:
-            fail(f"no run #{run_id}")
+            fail(f"no run #{run_id}", NOT_FOUND)
             return
         min_level = Level.parse(level) if level else None
         if tail_n is not None:
@@ -263,7 +292,7 @@ def logs(ctx: Context, run_id: int, follow: bool, tail_n: int | None, level: str
     finally:
         follower.close()
     final = follower.runs[run_id]
-    sys.exit(status_exit_code(final.status, final.exit_code))
+    sys.exit(_exit_code(status_exit_code(final.status, final.exit_code), exit_code))
 
 
 @click.command("cancel")
@@ -304,27 +333,27 @@ def retry_cmd(ctx: Context, run_id: int) -> None:
 @pass_context
 def ack_cmd(ctx: Context, run_id: int) -> None:
     """Acknowledge a dead run so it leaves the "needs attention" list."""
-    from duftui.engine.control import ControlError, acknowledge_dead
+    from duftui.engine.control import RunNotFound, acknowledge_dead
     from duftui.store.audit import current_user
     from duftui.store.runs import get_run
 
     def ack(conn: Any) -> Any:
         if get_run(conn, run_id) is None:
-            raise ControlError(f"no run #{run_id}")
+            raise RunNotFound(f"no run #{run_id}")
         return acknowledge_dead(conn, run_id, user=current_user())
 
     _control(ctx, ack)
 
 
 def _control(ctx: Context, action: Any) -> Any:
-    from duftui.engine.control import ControlError
+    from duftui.engine.control import ControlError, RunNotFound
     from duftui.engine.wake import poke
 
     try:
         with ctx.existing_store().write() as conn:
             result = action(conn)
     except ControlError as exc:
-        fail(str(exc))
+        fail(str(exc), NOT_FOUND if isinstance(exc, RunNotFound) else 1)
         return None
     poke(ctx.workspace)
     click.echo(result.message)
@@ -349,7 +378,7 @@ def preview(ctx: Context, task: str, params: tuple[str, ...], at: datetime | Non
         shown = preview_task(ctx.catalogue(), task, overrides=parse_overrides(params),
                              at=parse_when(at), secrets=ctx.secrets())
     except (SubmitError, ParamError) as exc:
-        fail(str(exc), code=2)
+        fail(str(exc), code=submit_error_code(exc))
         return
     if as_json:
         from duftui.commands.common import echo_json

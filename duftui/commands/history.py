@@ -14,6 +14,7 @@ import click
 
 from duftui.commands.common import (
     COUNT,
+    NOT_FOUND,
     WHEN,
     Context,
     WholeNumber,
@@ -79,7 +80,7 @@ def build_filter(
         try:
             task_key = ctx.catalogue().task(task_key).key
         except KeyError as exc:
-            raise click.BadParameter(str(exc.args[0]), param_hint="--task") from None
+            fail(f"--task: {exc.args[0]}", NOT_FOUND)
     return RunFilter(
         task_key=task_key,
         project=project,

@@ -8,6 +8,7 @@ import sys
 import click
 
 from duftui.commands.common import (
+    NOT_FOUND,
     RUN_ID,
     WholeNumber,
     echo_json,
@@ -17,7 +18,7 @@ from duftui.commands.common import (
     table,
 )
 from duftui.context import Context
-from duftui.steps.errors import StepError
+from duftui.steps.errors import RunMissing, StepError
 
 
 def _human(size: int | None) -> str:
@@ -37,7 +38,7 @@ def outputs_cmd(ctx: Context, run_id: int, as_json: bool) -> None:
     try:
         _run, rows = load_run(ctx.existing_store(), run_id)
     except StepError as exc:
-        fail(str(exc))
+        fail(str(exc), NOT_FOUND if isinstance(exc, RunMissing) else 1)
     if as_json:
         echo_json(
             [
@@ -85,7 +86,7 @@ def verify_cmd(ctx: Context, run_id: int) -> None:
     try:
         checks = verify_run(ctx.existing_store(), run_id)
     except StepError as exc:
-        fail(str(exc))
+        fail(str(exc), NOT_FOUND if isinstance(exc, RunMissing) else 1)
     if not checks:
         click.echo(f"run {run_id} recorded no files")
         return
@@ -123,7 +124,7 @@ def resend_cmd(ctx: Context, run_id: int, target: int | None, force: bool) -> No
             force=force,
         )
     except StepError as exc:
-        fail(str(exc))
+        fail(str(exc), NOT_FOUND if isinstance(exc, RunMissing) else 1)
     click.echo(f"sent {len(sent)} file(s) again")
 
 

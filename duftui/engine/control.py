@@ -23,6 +23,10 @@ class ControlError(ValueError):
     """The action does not apply to that run; the message says why."""
 
 
+class RunNotFound(ControlError):
+    """No run with that id (the command line exits 4 for it)."""
+
+
 @dataclass(frozen=True)
 class ControlResult:
     run_id: int
@@ -34,7 +38,7 @@ def cancel(conn: Connection, catalogue: Catalogue | None, run_id: int, *, user: 
     """Cancel a queued run at once, or ask the supervisor of a running one to stop it."""
     run = get_run(conn, run_id)
     if run is None:
-        raise ControlError(f"no run #{run_id}")
+        raise RunNotFound(f"no run #{run_id}")
     why = reason or f"by {user}"
     if run.status == RunStatus.QUEUED:
         request_cancel(conn, run_id, why)
@@ -80,7 +84,7 @@ def cancel_retry(conn: Connection, catalogue: Catalogue | None, run_id: int, *,
     """Cancel the waiting retry of a failed run (the run itself, if it is that retry)."""
     run = get_run(conn, run_id)
     if run is None:
-        raise ControlError(f"no run #{run_id}")
+        raise RunNotFound(f"no run #{run_id}")
     target = run_id if (run.status == RunStatus.QUEUED and run.retry_of) else \
         pending_retry(conn, run_id)
     if target is None:
@@ -100,7 +104,7 @@ def retry_now(conn: Connection, catalogue: Catalogue, run_id: int, *, user: str)
     """Queue a finished run again now, with a fresh budget of automatic retries."""
     run = get_run(conn, run_id)
     if run is None:
-        raise ControlError(f"no run #{run_id}")
+        raise RunNotFound(f"no run #{run_id}")
     if not RunStatus(run.status).finished:
         raise ControlError(f"run #{run_id} is still {run.status}")
     entry = catalogue.tasks.get(run.task_key)

@@ -30,6 +30,14 @@ class SubmitError(ValueError):
     """The run cannot be queued; the message says why and what to do."""
 
 
+class NotFound(SubmitError):
+    """No such task or project (the command line exits 4 for it)."""
+
+
+class BrokenDefinition(SubmitError):
+    """The task's definition has errors (the command line exits 1 for it)."""
+
+
 @dataclass
 class Submitted:
     batch_id: int
@@ -42,10 +50,10 @@ def runnable(catalogue: Catalogue, key: str) -> TaskEntry:
     try:
         entry = catalogue.task(key)
     except KeyError as exc:
-        raise SubmitError(str(exc.args[0])) from None
+        raise NotFound(str(exc.args[0])) from None
     if entry.broken:
         problems = "\n  ".join(str(p) for p in entry.problems if p.is_error)
-        raise SubmitError(f"{entry.key} has definition errors:\n  {problems}")
+        raise BrokenDefinition(f"{entry.key} has definition errors:\n  {problems}")
     return entry
 
 
@@ -186,7 +194,7 @@ def submit_project(
 ) -> Submitted:
     """Queue one batch of every enabled task of a project (DAG or series)."""
     if project not in catalogue.projects:
-        raise SubmitError(f"no project {project!r}")
+        raise NotFound(f"no project {project!r}")
     plan = plan_for_project(catalogue, project)
     if not plan["tasks"]:
         raise SubmitError(f"project {project!r} has no enabled, valid tasks to run")

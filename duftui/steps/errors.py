@@ -38,3 +38,7 @@ def os_error_text(exc: OSError) -> str:
     """`[Errno 28] No space left on device: 'x'` → `no space left on device`."""
     text = exc.strerror or str(exc) or type(exc).__name__
     return text[:1].lower() + text[1:]
+
+
+class RunMissing(StepError):
+    """No run with that id (the command line exits 4 for it)."""

@@ -16,7 +16,7 @@ from duftui.definitions.secrets import SecretStore
 from duftui.engine.launch import LaunchError, Resolver, connection_values
 from duftui.engine.templates import logical_local
 from duftui.steps.deliver import deliver_to
-from duftui.steps.errors import StepError
+from duftui.steps.errors import RunMissing, StepError
 from duftui.steps.report import Reporter
 from duftui.store.db import Store
 from duftui.store.outputs import add_delivery, file_md5, outputs_of
@@ -53,7 +53,7 @@ def load_run(store: Store, run_id: int) -> tuple[Run, list[OutputFile]]:
     with store.read() as conn:
         run = get_run(conn, run_id)
         if run is None:
-            raise StepError(f"no run {run_id}")
+            raise RunMissing(f"no run #{run_id}")
         return run, outputs_of(conn, run_id)
 
 

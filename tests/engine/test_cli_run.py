@@ -18,21 +18,24 @@ def test_run_exit_codes_follow_the_run(ws: Workspace) -> None:
     assert ok.returncode == 0 and ok.stdout == "fine\n"
     assert "· queued run #1" in ok.stderr and "succeeded" in ok.stderr
     bad = duftui(ws, "run", "p/bad")
-    assert bad.returncode == 7 and "nope" in bad.stderr
-    slow = duftui(ws, "run", "p/slow")
+    assert bad.returncode == 1 and "nope" in bad.stderr
+    # The task's own exit code, when asked for (124 for a timeout, as timeout(1) does).
+    assert duftui(ws, "run", "p/bad", "--exit-code", "task").returncode == 7
+    slow = duftui(ws, "run", "p/slow", "--exit-code", "task")
     assert slow.returncode == 124
+    assert duftui(ws, "run", "p/slow").returncode == 1
 
 
 def test_run_refuses_bad_input_with_a_clear_message(ws: Workspace) -> None:
     ws.python_task("ok", "print('fine')")
     missing = duftui(ws, "run", "p/okk")
-    assert missing.returncode == 2
+    assert missing.returncode == 4
     assert "no task 'p/okk'; did you mean 'p/ok'?" in missing.stderr
     param = duftui(ws, "run", "p/ok", "-p", "x=1")
     assert param.returncode == 2 and "unknown parameter 'x'" in param.stderr
     (ws.root / "tasks/p/broken.toml").write_text('name = "b"\n[run]\nkind = "pyton"\n')
     broken = duftui(ws, "run", "p/broken")
-    assert broken.returncode == 2
+    assert broken.returncode == 1
     assert "p/broken has definition errors:" in broken.stderr
     assert "tasks/p/broken.toml:3: run.kind" in broken.stderr
 

@@ -138,7 +138,7 @@ def test_schedule_next_marks_unanchored_intervals(cli: Cli) -> None:
 
 def test_schedule_next_of_an_unknown_target(cli: Cli) -> None:
     result = cli("schedule", "next", "nope")
-    assert result.exit_code == 2 and "no task 'nope'" in result.stderr
+    assert result.exit_code == 4 and "no task 'nope'" in result.stderr
 
 
 def test_schedule_fires_lists_outcomes_and_filters(cli: Cli, ws: Workspace) -> None:
