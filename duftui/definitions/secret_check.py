@@ -16,8 +16,10 @@ from duftui.definitions.common import SecretRef
 from duftui.definitions.connections import SECRET_FIELDS, secret_refs
 from duftui.definitions.loader import CONNECTIONS_FILE, Catalogue
 from duftui.definitions.locate import TomlLocator
+from duftui.definitions.masking import MIN_SECRET_LENGTH
 from duftui.definitions.problems import Problem, field_name
 from duftui.definitions.reading import UnreadableFile, read_regular_file
+from duftui.definitions.secrets import short_secret_message
 from duftui.definitions.secrets_file import SecretsFileError, read_secrets_file
 
 Where = tuple[str, tuple[str | int, ...]]
@@ -56,7 +58,8 @@ def _line(root: Path, rel: str, path: tuple[str | int, ...], cache: dict) -> int
 def secret_problems(
     catalogue: Catalogue, secrets_path: Path, environ: Mapping[str, str] | None = None
 ) -> list[Problem]:
-    """The secrets file's problems (errors) and unresolvable references (warnings)."""
+    """The secrets file's problems and references to secrets too short to mask (errors),
+    and references that cannot be resolved (warnings)."""
     env = os.environ if environ is None else environ
     found: list[Problem] = []
     values: dict[str, str] | None
@@ -67,6 +70,12 @@ def secret_problems(
         values = None
     locators: dict[str, TomlLocator | None] = {}
     for (rel, path), ref in _references(catalogue):
+        value = env.get(ref.env) if ref.env is not None else (values or {}).get(ref.secret or "")
+        if value is not None and 0 < len(value) < MIN_SECRET_LENGTH:
+            what = f"environment variable {ref.env}" if ref.env else f"secret {ref.secret!r}"
+            line = _line(catalogue.root, rel, path, locators)
+            found.append(Problem(rel, line, field_name(path), short_secret_message(what)))
+            continue
         if ref.env is not None:
             if ref.env in env:
                 continue

@@ -117,12 +117,16 @@ def resolve_ref(
     return _long_enough(store.get(ref.secret), f"secret {ref.secret!r}")
 
 
+def short_secret_message(what: str) -> str:
+    return (
+        f"{what} holds a value shorter than {MIN_SECRET_LENGTH} characters; duftui "
+        f"cannot mask so short a secret in logs without hiding ordinary text: use a "
+        f"longer one"
+    )
+
+
 def _long_enough(value: str, what: str) -> str:
     """Refuse a secret too short to be masked without hiding ordinary words of the log."""
     if 0 < len(value) < MIN_SECRET_LENGTH:
-        raise SecretError(
-            f"{what} holds a value shorter than {MIN_SECRET_LENGTH} characters; duftui "
-            f"cannot mask so short a secret in logs without hiding ordinary text: use a "
-            f"longer one"
-        )
+        raise SecretError(short_secret_message(what))
     return value

@@ -41,7 +41,7 @@ file = "scripts/extract.py"
 
 [retry]
 # three tries, then give up
-attempts = 3
+retries = 3
 delay = "30s"
 
 [[schedule]]
@@ -100,7 +100,7 @@ NEW_TASK: dict[str, Any] = {
     "timeout": timedelta(minutes=90),
     "run": {"kind": "python", "file": "scripts/extract.py", "cwd": "task", "connections": []},
     "params": {"day": {"default": "parse(%Y-%m-%d-1)", "allow_override": True, "secret": False}},
-    "retry": {"attempts": 2, "delay": "30s", "backoff": 2.0, "jitter": True},
+    "retry": {"retries": 2, "delay": "30s", "backoff": 2.0, "jitter": True},
     "schedule": [{"cron": "0 30 6 * * *", "misfire": "coalesce", "timezone": "UTC"}],
     "deliver": [],
 }
@@ -131,7 +131,7 @@ def test_new_task_is_written_clean_and_loads_back_to_the_form(ws: Path, store: S
             "allow_override = true\n"
             "\n"
             "[retry]\n"
-            "attempts = 2\n"
+            "retries = 2\n"
             "\n"
             "[[schedule]]\n"
             'cron = "0 30 6 * * *"\n'
@@ -275,7 +275,7 @@ def test_edit_adds_new_keys_where_a_person_would(ws: Path) -> None:
     data["tags"] = ["nightly"]
     data["run"]["env"] = {"TZ": "UTC"}
     data["params"] = {"token": {"default": {"secret": "ops.token"}, "secret": True}}
-    data["retry"]["attempts"] = 5
+    data["retry"]["retries"] = 5
     del data["schedule"][1]
     save_task(ws, "ops", "extract", data, opened_digest=draft.digest)
     assert (ws / "tasks" / "ops" / "extract.toml").read_text() == (
@@ -294,7 +294,7 @@ def test_edit_adds_new_keys_where_a_person_would(ws: Path) -> None:
         "\n"
         "[retry]\n"
         "# three tries, then give up\n"
-        "attempts = 5\n"
+        "retries = 5\n"
         'delay = "30s"\n'
         "\n"
         "[[schedule]]\n"
@@ -324,7 +324,7 @@ def test_file_changed_on_disk_since_the_form_opened(ws: Path) -> None:
     assert data is not None
     data["description"] = "From the form"
     path = ws / "tasks" / "ops" / "extract.toml"
-    by_hand = EXTRACT.replace("attempts = 3", "attempts = 4")
+    by_hand = EXTRACT.replace("retries = 3", "retries = 4")
     write(path, by_hand)
     with pytest.raises(FileChanged) as changed:
         save_task(ws, "ops", "extract", data, opened_digest=draft.digest)

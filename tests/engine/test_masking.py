@@ -221,7 +221,8 @@ def test_validate_names_a_short_secret_by_its_reference(ws: Workspace) -> None:
         '[db]\ntype = "duft"\n'
         '[db.params.password]\ntype = "password"\nvalue = { secret = "db.password" }\n')
     result = Cli(ws.root)("validate")
-    assert ("connections.toml: db.password: secret 'db.password' holds a value shorter than "
+    assert result.exit_code == 1  # the run would fail: an error, not a warning
+    assert ("connections.toml:1: db.password: secret 'db.password' holds a value shorter than "
             "6 characters") in result.output
     assert "abc12" not in result.output
 
