@@ -326,8 +326,11 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
             self.refresh()
 
     def _index_done(self, index: LevelIndex) -> None:
+        # The finished scan may belong to an index a newer level replaced: scan the
+        # current one, whichever it is (a second `l` during a scan must not stall it).
         self._indexing = False
-        if index is self._index and index.scanned_to < self.total:
+        current = self._index
+        if current is not None and current.scanned_to < self.total:
             self._scan_levels()
 
     # -- actions -----------------------------------------------------------------------
