@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from duftui.context import Context
 from duftui.store.dashboard import DAEMON_RUNNING, DaemonState, Pulse
@@ -47,10 +47,10 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         Binding("question_mark", "help", "Help", show=False, id="help"),
         Binding("q", "back", "Back", show=False, id="back"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),
-        Binding("1", "switch_mode('dashboard')", "Dashboard", show=False, id="dashboard"),
-        Binding("2", "switch_mode('projects')", "Projects", show=False, id="projects"),
-        Binding("3", "switch_mode('tasks')", "Tasks", show=False, id="tasks"),
-        Binding("4", "switch_mode('history')", "History", show=False, id="history"),
+        Binding("1", "go('dashboard')", "Dashboard", show=False, id="dashboard"),
+        Binding("2", "go('projects')", "Projects", show=False, id="projects"),
+        Binding("3", "go('tasks')", "Tasks", show=False, id="tasks"),
+        Binding("4", "go('history')", "History", show=False, id="history"),
         Binding("ctrl+t", "toggle_theme", "Light/dark", show=False, id="toggle-theme"),
         Binding("ctrl+r", "reload_definitions", "Reload", show=False, id="reload"),
     ]
@@ -158,6 +158,13 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
 
     def open_project(self, project: str) -> None:
         self.push_screen(TasksScreen(project=project))
+
+    async def action_go(self, mode: str) -> None:
+        """1-4: the main screen itself, not the task or run last opened on top of it."""
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            self.pop_screen()
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:

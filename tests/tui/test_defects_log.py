@@ -79,3 +79,17 @@ async def test_pressing_l_twice_during_a_scan_finishes_the_new_level(console_ws:
         )
         assert log.rows == LINES // 50
         assert "…" not in str(log.border_title)
+
+
+async def test_timestamps_appear_when_the_pane_grows_to_100_columns(seeded_ws: Path) -> None:
+    from tests.tui.seed import IDS
+
+    app = make_app(seeded_ws, frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        log = await open_run_log(pilot, IDS["hello"])
+        await wait_for(pilot, lambda: log.settled and log.total == 7, what="the log")
+        assert "09:00:00" not in log.render_line(0).text  # no room for times at 80 columns
+        await pilot.resize_terminal(160, 48)
+        await wait_for(pilot, lambda: log.size.width >= 100, what="the wider pane")
+        await wait_settled(pilot)
+        assert "09:00:00" in log.render_line(0).text

@@ -175,8 +175,15 @@ class TasksScreen(ConsoleScreen):
             if total
             else "No tasks yet: add tasks/<project>/<task>.toml, then ctrl+r."
         )
+        had_focus = table.has_focus
         empty.display = not entries
         table.display = bool(entries)
+        if had_focus and not entries:
+            # Hiding the table would hand the focus to the filter, where `m` or `h` typed
+            # letters instead of toggling back: the screen keeps the keys.
+            self.set_focus(None)
+        elif entries and self.focused is None:
+            table.focus()
         self.refresh_bindings()
 
     def _show_not_loaded(self) -> None:

@@ -92,7 +92,7 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         self._blocks = LogBlocks()
         self._index: LevelIndex | None = None
         self._strips: OrderedDict[int, Strip] = OrderedDict()
-        self._strip_style: Style | None = None
+        self._strip_style: tuple[Style, bool] | None = None
         self._wanted: set[int] = set()
         self._lock = threading.Lock()
         self._fetching = False
@@ -147,6 +147,11 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         return not self._blocks.missing(self._visible_seqs())
 
     @property
+    def show_stamps(self) -> bool:
+        """Times in front of each line: from 100 columns on (the pane's width now)."""
+        return self.size.width >= 100
+
+    @property
     def rows(self) -> int:
         return len(self._index) if self._index is not None else self.total
 
@@ -188,9 +193,11 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         style = self.rich_style
-        if style != self._strip_style:
+        look = (style, self.show_stamps)
+        if look != self._strip_style:
+            # Cached lines were drawn for another style or width: draw them again.
             self._strips.clear()
-            self._strip_style = style
+            self._strip_style = look
         row = scroll_y + y
         seq = self.seq_at(row)
         if seq is None:
@@ -226,7 +233,7 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         stamp = datetime.fromtimestamp(line.ts, self.tz).strftime("%H:%M:%S")
         text = Text(style=style, no_wrap=True, end="")
         text.append(f"{line.seq:>{digits}}{mark}", style="dim")
-        if self.size.width >= 100:
+        if self.show_stamps:
             text.append(f"{stamp} ", style="dim")
         body = Text.from_ansi(line.text) if "\x1b" in line.text else Text(line.text)
         body.expand_tabs()
