@@ -144,6 +144,26 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         except RuntimeError:
             pass
 
+    async def run_action(
+        self,
+        action: Any,
+        default_namespace: Any = None,
+        namespaces: Any = None,
+    ) -> bool:
+        """A key whose action does not apply to the selection says why, instead of
+        nothing (`c` on a finished run, `D` while a daemon runs)."""
+        if isinstance(action, str):
+            target, name, params = self._parse_action(
+                action, self if default_namespace is None else default_namespace, namespaces
+            )
+            if not target.check_action(name, params):
+                why_not = getattr(target, "why_not", None)
+                message = why_not(name) if callable(why_not) else None
+                if message:
+                    self.notify(message, severity="warning", timeout=5)
+                    return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     # -- navigation ------------------------------------------------------------------------
 
     def open_run(self, run_id: int) -> None:

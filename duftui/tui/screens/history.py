@@ -11,7 +11,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from duftui.store.dashboard import Pulse, runs_by_id
 from duftui.store.export import export_csv
@@ -19,6 +19,7 @@ from duftui.store.runs import RunFilter, count_runs, list_runs
 from duftui.store.tables import Run
 from duftui.tui.history_filter import FilterError, describe, parse_filter
 from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, ConsoleScreen, key
+from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.run_table import RunTable
 from duftui.tui.widgets.top_bar import TopBar
 
@@ -49,8 +50,13 @@ class HistoryScreen(ConsoleScreen):
         key(
             "space", "mark", "Select", "Select or unselect the run (bulk retry / cancel)", "select"
         ),
+        RUN_KEYS[3],
+        RUN_KEYS[2],
+        RUN_KEYS[4],
+        RUN_KEYS[5],
         key("ctrl+e", "export", "Export", "Export the runs of the current filter to CSV", "export"),
-        *RUN_KEYS,
+        RUN_KEYS[0],
+        RUN_KEYS[1],
         Binding("escape", "clear", show=False),
     ]
 
@@ -80,7 +86,7 @@ class HistoryScreen(ConsoleScreen):
             classes="empty",
             id="history-empty",
         )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RunTable).focus()
@@ -226,6 +232,13 @@ class HistoryScreen(ConsoleScreen):
 
     def selected_runs(self) -> list[Run]:
         return self.query_one(RunTable).selected()
+
+    def clear_selection(self) -> None:
+        table = self.query_one(RunTable)
+        if table.marked:
+            table.clear_marks()
+            self._status()
+            self.refresh_bindings()
 
     def selected_task(self) -> str | None:
         run = self.query_one(RunTable).cursor_run()

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from duftui.store.dashboard import Pulse
 from duftui.store.outputs import outputs_of
@@ -16,6 +16,7 @@ from duftui.store.states import RunStatus
 from duftui.store.tables import OutputFile, Run
 from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, TAB_KEYS, key
 from duftui.tui.screens.log_keys import SEARCH_KEY, LogSearchKeys
+from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.log_view import LogView
 from duftui.tui.widgets.run_details import output_cells, run_details, run_summary
 from duftui.tui.widgets.top_bar import TopBar
@@ -60,7 +61,7 @@ class RunScreen(LogSearchKeys):
                 )
             with TabPane("Details", id="tab-details"):
                 yield Static("", id="details")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # Tab panes mount after the screen: their widgets are set up when data arrives.

@@ -12,7 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from duftui.store.dashboard import Pulse, TaskOutput, schedule_marks, task_outputs
 from duftui.store.runs import RunFilter, list_runs
@@ -21,6 +21,7 @@ from duftui.store.tables import Run
 from duftui.tui import format as fmt
 from duftui.tui.screens.base import EDIT_KEYS, NAV_KEYS, RUN_KEYS, TAB_KEYS, key
 from duftui.tui.screens.log_keys import SEARCH_KEY, LogSearchKeys
+from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.log_view import LogView
 from duftui.tui.widgets.run_details import output_cells
 from duftui.tui.widgets.run_table import RunTable
@@ -77,7 +78,7 @@ class TaskScreen(LogSearchKeys):
                 yield Static(
                     "No output files recorded yet.", classes="empty", id="task-outputs-empty"
                 )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._summary()

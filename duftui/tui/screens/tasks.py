@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from duftui.definitions.loader import TASKS_DIR, Catalogue, TaskEntry
 from duftui.definitions.problems import Problem
@@ -25,6 +25,8 @@ from duftui.tui.screens.base import (
     ConsoleScreen,
     key,
 )
+from duftui.tui.widgets.key_footer import KeyFooter
+from duftui.tui.widgets.open_table import OpenTable
 from duftui.tui.widgets.top_bar import TopBar
 
 
@@ -76,13 +78,18 @@ class TasksScreen(ConsoleScreen):
     EDITS = True
     BINDINGS: ClassVar[list[BindingType]] = [
         *NAV_KEYS,
-        *RUN_KEYS[:2],
+        RUN_KEYS[0],
         key("slash", "focus_filter", "Filter", "Filter tasks as you type (words, #tag)", "filter"),
         key("m", "toggle_mine", "Mine", "Show only my tasks (owner = OS user) or all", "mine"),
-        key("h", "toggle_hidden", "Hidden", "Show or hide hidden tasks", "hidden", show=False),
-        *EDIT_KEYS,
-        *RUN_KEYS[2:],
+        EDIT_KEYS[0],
+        EDIT_KEYS[1],
+        EDIT_KEYS[4],
+        EDIT_KEYS[2],
+        EDIT_KEYS[3],
+        key("h", "toggle_hidden", "Hidden", "Show or hide hidden tasks", "hidden"),
         TRASH_KEY,
+        RUN_KEYS[1],
+        *RUN_KEYS[2:],
         Binding("escape", "clear_filter", show=False),
     ]
 
@@ -98,9 +105,9 @@ class TasksScreen(ConsoleScreen):
         yield Input(placeholder="/ filter: words, #tag", id="filter")
         yield Static("", id="scope")
         yield Static("", id="not-loaded")
-        yield DataTable(id="tasks", cursor_type="row")
+        yield OpenTable(id="tasks", cursor_type="row")
         yield Static("", classes="empty", id="tasks-empty")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

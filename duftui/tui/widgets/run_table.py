@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from duftui.store.tables import Run
 from duftui.tui import format as fmt
+from duftui.tui.widgets.open_table import OpenTable
 
 COLUMNS = {
     "mark": " ",
@@ -25,7 +25,7 @@ COLUMNS = {
 }
 
 
-class RunTable(DataTable[str | Text]):
+class RunTable(OpenTable):
     """Rows keyed by run id; `set_runs` replaces the rows, `update_runs` patches them."""
 
     def __init__(
