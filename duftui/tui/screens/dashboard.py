@@ -167,8 +167,9 @@ class DashboardScreen(ConsoleScreen):
         table.clear()
         for fire, count in fires:
             at = fmt.soon(fire.at, self.session.tz, now)
+            own = fmt.in_own_zone(fire.at, fire.zone, self.session.tz, short=True)
             table.add_row(
-                ("~" if fire.approximate else "") + at,
+                ("~" if fire.approximate else "") + at + (f" ({own})" if own else ""),
                 Text(fire.owner),
                 str(count),
                 Text(fire.describe, style="dim"),

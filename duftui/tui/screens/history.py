@@ -91,6 +91,11 @@ class HistoryScreen(ConsoleScreen):
     def on_mount(self) -> None:
         self.query_one(RunTable).focus()
         self._parse()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """A running run's `took` moves on without a query."""
+        self.query_one(RunTable).tick(self.session.now())
 
     # -- loading ---------------------------------------------------------------------------
 

@@ -82,6 +82,12 @@ class TaskScreen(LogSearchKeys):
 
     def on_mount(self) -> None:
         self._summary()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """"last: ✓ succeeded 5s ago" and running runs' `took` move on without a query."""
+        self._summary()
+        self.query_one("#task-runs", RunTable).tick(self.session.now())
 
     def _summary(self) -> None:
         entry = self.session.catalogue().tasks.get(self.key)
@@ -98,8 +104,10 @@ class TaskScreen(LogSearchKeys):
                     text.append("  disabled", style="yellow")
             last = self.runs[0] if self.runs else None
             if last is not None:
-                text.append("  last: ").append_text(Text.from_markup(fmt.run_status(last)))
-                text.append(f" {fmt.ago(last.queued_at, self.session.now())}", style="dim")
+                now = self.session.now()
+                status = fmt.run_status(last, self.session.tz, now)
+                text.append("  last: ").append_text(Text.from_markup(status))
+                text.append(f" {fmt.ago(fmt.ended(last), now)}", style="dim")
             else:
                 text.append("  no runs yet — press r to run", style="dim")
         self.query_one("#task-summary", Static).update(text)

@@ -121,6 +121,19 @@ class TasksScreen(ConsoleScreen):
         ):
             table.add_column(label, key=column)
         table.focus()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """"5s ago" moves on without a query: the visible rows' `when` cells."""
+        table = self.query_one(DataTable)
+        if not table.display or not table.row_count:
+            return
+        now = self.session.now()
+        top = int(table.scroll_y)
+        for row in table.ordered_rows[top : top + table.size.height]:
+            run = self.data.latest.get(str(row.key.value))
+            if run is not None:
+                table.update_cell(row.key, "when", fmt.ago(fmt.ended(run), now))
 
     def reload(self) -> None:
         session = self.session
@@ -219,7 +232,9 @@ class TasksScreen(ConsoleScreen):
             last: Text | str = Text("✗ BROKEN", style="bold red")
             name = Text(str(problem) if problem else "definition error", style="red")
         else:
-            last = fmt.run_status(run) if run else Text("no runs", style="dim")
+            last = (
+                fmt.run_status(run, self.session.tz, now) if run else Text("no runs", style="dim")
+            )
             name = Text(entry.title)
         active = self.data.active.get(entry.key, 0)
         if active and run is not None and run.status not in ("queued", "running"):
@@ -228,7 +243,7 @@ class TasksScreen(ConsoleScreen):
         if spec is not None and not spec.enabled:
             kind += " (off)"
         schedules = "; ".join(s.describe() for s in spec.schedule) if spec else ""
-        when = fmt.ago(run.queued_at, now) if run else ""
+        when = fmt.ago(fmt.ended(run), now) if run else ""
         return [
             Text(entry.key, style="bold" if not entry.broken else "red"),
             last,

@@ -54,7 +54,7 @@ class RunTable(OpenTable):
             elif name == "task":
                 out.append(Text(run.task_key))
             elif name == "status":
-                out.append(fmt.run_status(run))
+                out.append(fmt.run_status(run, self.tz, self.now))
             elif name == "trigger":
                 out.append(Text(run.trigger))
             elif name == "queued":
