@@ -15,7 +15,7 @@ from textual.screen import ModalScreen, Screen
 
 from duftui.context import Context
 from duftui.store.dashboard import DAEMON_RUNNING, DaemonState, Pulse
-from duftui.tui import lifecycle
+from duftui.tui import lifecycle, settings
 from duftui.tui.embedded import EmbeddedRunner
 from duftui.tui.errors import ReportsWorkerErrors
 from duftui.tui.operator import Operator, Outcome
@@ -85,6 +85,10 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         # them keeps full garbage collections short while a flood allocates (measured:
         # 200-600 ms pauses without it).
         self.call_after_refresh(gc.freeze)
+        saved_theme = settings.load().get("theme")
+        if saved_theme in self.available_themes:
+            self.theme = saved_theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.run_worker(
             self.watcher.run,
             thread=True,
@@ -203,11 +207,19 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def _remember_theme(self, theme: Any) -> None:
+        """The theme chosen (ctrl+t or the palette) is the next session's theme too."""
+        settings.save("theme", theme.name)
+
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
 
     def action_reload_definitions(self) -> None:
         lifecycle.reload_definitions(self)
+
+    def reload_quietly(self) -> None:
+        """Reload after this console wrote a definition (its own toast said so already)."""
+        lifecycle.reload_definitions(self, announce=False)
 
     def action_start_daemon(self) -> None:
         lifecycle.start_daemon(self)

@@ -82,3 +82,27 @@ async def test_slash_on_the_task_log_tab_searches_the_log(seeded_ws: Path) -> No
         assert type(app.screen).__name__ == "TaskScreen"  # `n` did not open a New form
         await pilot.press("escape")
         assert app.focused is log
+
+
+async def test_the_history_filter_error_goes_once_the_filter_reads(seeded_ws: Path) -> None:
+    from textual.widgets import Static
+
+    from tests.tui.conftest import plain
+
+    app = make_app(seeded_ws, frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await go(pilot, "4", "HistoryScreen")
+        status = screen.query_one("#history-status", Static)
+        await pilot.press("slash", *"bogus:1", "enter")
+        await wait_for(pilot, lambda: "use project:" in plain(status), what="the error")
+        box = screen.query_one("#filter", Input)
+        box.value = "status:failed"
+        await wait_for(pilot, lambda: "use project:" not in plain(status), what="no error")
+        await pilot.press("enter")
+        table = screen.query_one(RunTable)
+        await wait_for(
+            pilot,
+            lambda: table.runs and {r.status for r in table.runs.values()} == {"failed"},
+            what="the failed runs",
+        )
+        assert "use project:" not in plain(status)

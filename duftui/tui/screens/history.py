@@ -17,6 +17,7 @@ from duftui.store.dashboard import Pulse, runs_by_id
 from duftui.store.export import export_csv
 from duftui.store.runs import RunFilter, count_runs, list_runs
 from duftui.store.tables import Run
+from duftui.tui.format import escape
 from duftui.tui.history_filter import FilterError, describe, parse_filter
 from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, ConsoleScreen, key
 from duftui.tui.widgets.key_footer import KeyFooter
@@ -67,6 +68,7 @@ class HistoryScreen(ConsoleScreen):
         self.exhausted = False
         self.loading_more = False
         self.total: int | None = None
+        self.filter_error: str | None = None  # shown until the filter reads again
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.TITLE)
@@ -104,8 +106,10 @@ class HistoryScreen(ConsoleScreen):
         try:
             self.flt = parse_filter(text, self.session.now(), self.session.tz)
         except FilterError as exc:
-            self._status(f"[red]{exc}[/red]")
+            self.filter_error = str(exc)
+            self._status()
             return False
+        self.filter_error = None
         return True
 
     def reload(self) -> None:
@@ -218,6 +222,8 @@ class HistoryScreen(ConsoleScreen):
             self._status()
 
     def _status(self, message: str | None = None) -> None:
+        if message is None and self.filter_error:
+            message = f"[red]{escape(self.filter_error)}[/red]"
         if message is None:
             table = self.query_one(RunTable)
             shown = len(table.order)
@@ -259,6 +265,18 @@ class HistoryScreen(ConsoleScreen):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         self.console.open_run(int(str(event.row_key.value)))
+
+    @on(Input.Changed, "#filter")
+    def _filter_edited(self, event: Input.Changed) -> None:
+        """An error goes as soon as the words read again (enter still applies them)."""
+        if self.filter_error is None:
+            return
+        try:
+            parse_filter(event.value, self.session.now(), self.session.tz)
+        except FilterError:
+            return
+        self.filter_error = None
+        self._status()
 
     @on(Input.Submitted, "#filter")
     def _filter(self) -> None:
