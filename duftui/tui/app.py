@@ -51,6 +51,10 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         Binding("2", "go('projects')", "Projects", show=False, id="projects"),
         Binding("3", "go('tasks')", "Tasks", show=False, id="tasks"),
         Binding("4", "go('history')", "History", show=False, id="history"),
+        Binding(
+            "ctrl+k,g", "find", "Go to", tooltip="Go anywhere: a screen, project, task or run",
+            id="go-anywhere",
+        ),
         Binding("ctrl+t", "toggle_theme", "Light/dark", show=False, id="toggle-theme"),
         Binding("ctrl+r", "reload_definitions", "Reload", show=False, id="reload"),
     ]
@@ -79,6 +83,7 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         self.run_queued = run_queued  # run queued work when no daemon does (off: view only)
         self.adopting = False
         self.starting_runner = False
+        self._finder_cache: dict[int, Any] = {}
 
     def on_mount(self) -> None:
         # Startup leaves ~100k long-lived objects (Textual, SQLAlchemy, pydantic); freezing
@@ -189,6 +194,31 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
             await self.switch_mode(mode)
         while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
             self.pop_screen()
+
+    def action_find(self) -> None:
+        from duftui.tui.screens.finder import FinderScreen, index_for
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        index = index_for(self.session, self._finder_cache)
+        self.push_screen(FinderScreen(self.session, index), self._go_to)
+
+    def _go_to(self, target: Any) -> None:
+        if target is None:
+            return
+        if target.kind == "screen":
+            if target.key in self.MODES:
+                self.run_worker(self.action_go(target.key), exit_on_error=False)
+            elif target.key == "connections":
+                self.action_open_connections()
+            else:
+                self.action_open_trash()
+        elif target.kind == "project":
+            self.open_project(target.key)
+        elif target.kind == "task":
+            self.open_task(target.key)
+        elif target.kind == "run":
+            self.open_run(int(target.key))
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:

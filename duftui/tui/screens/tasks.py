@@ -17,6 +17,7 @@ from duftui.definitions.problems import Problem
 from duftui.store.dashboard import active_counts, latest_runs
 from duftui.store.tables import Run
 from duftui.tui import format as fmt
+from duftui.tui import fuzzy
 from duftui.tui.screens.base import (
     EDIT_KEYS,
     NAV_KEYS,
@@ -37,7 +38,8 @@ class TasksData:
 
 
 def matches(entry: TaskEntry, words: list[str]) -> bool:
-    """Filter text: plain words match key, name, kind and description; `#tag` a tag."""
+    """Filter text: plain words match key, name, kind and description, or the key fuzzily
+    ("dmhl" finds demo/hello); `#tag` a tag."""
     spec = entry.spec
     haystack = " ".join(
         [entry.key, entry.title, spec.run.kind if spec else "", spec.description if spec else ""]
@@ -46,8 +48,8 @@ def matches(entry: TaskEntry, words: list[str]) -> bool:
         if word.startswith("#"):
             if spec is None or word[1:] not in [t.lower() for t in spec.tags]:
                 return False
-        elif word not in haystack:
-            return False
+        elif word not in haystack and not fuzzy.matches(word, entry.key):
+            return False  # a word matches the text, or the key with letters left out
     return True
 
 
