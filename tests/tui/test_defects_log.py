@@ -93,3 +93,39 @@ async def test_timestamps_appear_when_the_pane_grows_to_100_columns(seeded_ws: P
         await wait_for(pilot, lambda: log.size.width >= 100, what="the wider pane")
         await wait_settled(pilot)
         assert "09:00:00" in log.render_line(0).text
+
+
+async def test_keys_that_change_no_binding_leave_the_footer_alone(seeded_ws: Path) -> None:
+    """Rebuilding the footer on every key was most of the console's time during a flood."""
+    from duftui.tui.widgets.key_footer import KeyFooter
+    from tests.tui.seed import IDS
+
+    app = make_app(seeded_ws, frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        log = await open_run_log(pilot, IDS["hello"])
+        footer = app.screen.query_one(KeyFooter)
+        await pilot.pause()
+        keys = list(footer.children)
+        for _ in range(4):
+            before = log.follow
+            await pilot.press("f")
+            await wait_for(pilot, lambda before=before: log.follow != before, what="f")
+            app.screen.refresh_bindings()  # as every reload of the screen does
+        await wait_settled(pilot)
+        await pilot.pause()
+        assert list(footer.children) == keys  # the same widgets: no recompose
+
+
+async def test_plain_lines_draw_the_same_by_the_fast_path(seeded_ws: Path) -> None:
+    from duftui.store.logs import LogLine
+    from tests.tui.seed import IDS
+
+    app = make_app(seeded_ws, frozen=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        log = await open_run_log(pilot, IDS["hello"])
+        line = LogLine(3, T0, "stdout", Level.WARNING, "a plain warning line")
+        fast = log._render(line, log.rich_style)
+        log.needle = "zzz"  # a search forces Rich's path
+        slow = log._render(line, log.rich_style)
+        assert fast.text == slow.text and fast.cell_length == slow.cell_length
+        assert "10:00:00" in fast.text

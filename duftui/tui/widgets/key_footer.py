@@ -11,6 +11,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.events import Resize
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -21,6 +22,7 @@ class KeyFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True)
         self._width = 0
+        self._shown: tuple[object, ...] | None = None
         self.hidden_keys: list[str] = []  # what did not fit (tests read it)
 
     def compose(self) -> ComposeResult:
@@ -68,10 +70,31 @@ class KeyFooter(Footer):
         if palette is not None:
             yield palette
 
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Rebuild only when what the footer shows differs: a rebuild mounts and styles a
+        dozen widgets, and bindings are refreshed on every key and reload (while a task
+        floods its log that was most of the console's time)."""
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        shown = self._signature()
+        if shown != self._shown:
+            self._shown = shown
+            self.call_after_refresh(self.recompose)
+
+    def _signature(self) -> tuple[object, ...]:
+        active = self.screen.active_bindings
+        return (
+            self.size.width,
+            *((key, b.binding.action, b.binding.description, b.enabled, b.binding.show)
+              for key, b in active.items()),
+        )
+
     def on_resize(self, event: Resize) -> None:
         if event.size.width != self._width:
             self._width = event.size.width
             if self._bindings_ready:
+                self._shown = self._signature()
                 self.call_after_refresh(self.recompose)
 
 

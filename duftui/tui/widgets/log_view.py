@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from datetime import datetime, tzinfo
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import work
@@ -231,6 +232,17 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         digits = max(4, len(str(self.total)))
         mark = "▶" if line.seq == self.mark_seq else " "
         stamp = datetime.fromtimestamp(line.ts, self.tz).strftime("%H:%M:%S")
+        body_text = line.text
+        if not self.needle and line.stream != "event" and body_text.isprintable():
+            # Plain text (no ANSI, tabs or control characters, no search): segments
+            # directly. Rich's Text rendering cost most of a repaint while following a flood.
+            dim = style + Style(dim=True)
+            level = LEVEL_STYLE.get(line.level)
+            segments = [Segment(f"{line.seq:>{digits}}{mark}", dim)]
+            if self.show_stamps:
+                segments.append(Segment(f"{stamp} ", dim))
+            segments.append(Segment(body_text, style + Style.parse(level) if level else style))
+            return Strip(segments)
         text = Text(style=style, no_wrap=True, end="")
         text.append(f"{line.seq:>{digits}}{mark}", style="dim")
         if self.show_stamps:
