@@ -141,3 +141,21 @@ async def test_keys_that_do_not_apply_say_why(seeded_ws: Path) -> None:
         await pilot.press("D")
         await wait_for(pilot, lambda: len(seen) >= 2, what="a word about D")
         assert "already running" in seen[-1]
+
+
+async def test_A_acknowledges_every_dead_run_after_asking(seeded_ws: Path) -> None:
+    app = make_app(seeded_ws, frozen=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await go(pilot, "4", "HistoryScreen")
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="a question")
+        assert "Acknowledge all 1 dead run" in app.screen.question
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: run_rows(seeded_ws, "id = :r", r=IDS["dead"])[0]["acknowledged_at"],
+            what="the dead run acknowledged",
+        )
+        seen = capture_notifications(app)
+        await pilot.press("A")
+        await wait_for(pilot, lambda: any("no dead runs" in s for s in seen), what="nothing left")

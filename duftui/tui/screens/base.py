@@ -56,6 +56,9 @@ RUN_KEYS = [
     ),
     key("a", "acknowledge", "Ack", "Acknowledge the selected dead run(s)", "acknowledge"),
 ]
+ACK_ALL_KEY = key(
+    "A", "acknowledge_all", "Ack all", "Acknowledge every dead run (asks first)", "acknowledge-all"
+)
 TAB_KEYS = [
     key("greater_than_sign", "next_tab", "Next tab", "Show the next tab", "next-tab", show=False),
     key(
@@ -349,6 +352,29 @@ class ConsoleScreen(ReportsWorkerErrors, Screen[None]):
             return
         self.clear_selection()
         self.perform("Acknowledge", lambda: self.console.operator.acknowledge(ids))
+
+    def action_acknowledge_all(self) -> None:
+        """Every dead run nobody acknowledged, after one question."""
+        from duftui.store.attention import unacknowledged_dead
+
+        store = self.session.store()
+
+        def counted(ids: list[int]) -> None:
+            if not ids:
+                self.notify("no dead runs wait for acknowledging", timeout=4)
+                return
+            self.confirm(
+                f"Acknowledge all {len(ids)} dead run{'s' if len(ids) != 1 else ''}? "
+                "They leave Needs attention.",
+                "Acknowledge all",
+                lambda: self.perform("Acknowledge", lambda: self.console.operator.acknowledge(ids)),
+            )
+
+        def query() -> list[int]:
+            with store.read() as conn:
+                return unacknowledged_dead(conn)
+
+        self.load(query, counted, group="acknowledge-all")
 
     def action_next_tab(self, step: int = 1) -> None:
         from textual.widgets import TabbedContent, TabPane

@@ -28,7 +28,7 @@ from duftui.store.dashboard import (
 from duftui.store.tables import Run
 from duftui.tui import format as fmt
 from duftui.tui.fires import Fire, upcoming
-from duftui.tui.screens.base import HOME_KEYS, RUN_KEYS, ConsoleScreen, key
+from duftui.tui.screens.base import ACK_ALL_KEY, HOME_KEYS, RUN_KEYS, ConsoleScreen, key
 from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.open_table import OpenTable
 from duftui.tui.widgets.run_table import RunTable
@@ -63,6 +63,7 @@ class DashboardScreen(ConsoleScreen):
             "Start the daemon in the background (duftui daemon --detach)",
             "start-daemon",
         ),
+        ACK_ALL_KEY,
         RUN_KEYS[1],
     ]
 

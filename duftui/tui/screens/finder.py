@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 from duftui.definitions.loader import Catalogue
 from duftui.store.runs import get_run
 from duftui.tui import format as fmt
-from duftui.tui.fuzzy import rank
+from duftui.tui.fuzzy import FuzzyIndex
 
 if TYPE_CHECKING:
     from duftui.tui.session import Session
@@ -63,10 +63,10 @@ class FinderIndex:
         for key, entry in sorted(catalogue.tasks.items()):
             targets.append(Target("task", key, f"{key}  {entry.title}"))
         self.targets = targets
-        self.texts = [t.label.lower() for t in targets]
+        self.index = FuzzyIndex(t.label for t in targets)
 
     def find(self, query: str, limit: int = SHOWN) -> list[Target]:
-        return rank(query, self.targets, self.texts, limit)
+        return [self.targets[i] for i in self.index.find(query, limit)]
 
 
 def index_for(session: Session, cache: dict[int, FinderIndex]) -> FinderIndex:

@@ -19,7 +19,7 @@ from duftui.store.runs import RunFilter, count_runs, list_runs
 from duftui.store.tables import Run
 from duftui.tui.format import escape
 from duftui.tui.history_filter import FilterError, describe, parse_filter
-from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, ConsoleScreen, key
+from duftui.tui.screens.base import ACK_ALL_KEY, NAV_KEYS, RUN_KEYS, ConsoleScreen, key
 from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.run_table import RunTable
 from duftui.tui.widgets.top_bar import TopBar
@@ -55,6 +55,7 @@ class HistoryScreen(ConsoleScreen):
         RUN_KEYS[2],
         RUN_KEYS[4],
         RUN_KEYS[5],
+        ACK_ALL_KEY,
         key("ctrl+e", "export", "Export", "Export the runs of the current filter to CSV", "export"),
         RUN_KEYS[0],
         RUN_KEYS[1],
