@@ -117,3 +117,12 @@ class TestFinderSnapshots:
 
     def test_finder_160x48(self, snap_compare: Any, seeded_ws: Path) -> None:
         assert shoot(snap_compare, seeded_ws, LARGE, finder_typed())
+
+
+def test_the_index_ranks_like_rank_and_never_matches_across_names() -> None:
+    names = ["demo/hello  Hello world", "demo/chatty  Chatty", "dashboard", "xa", "by"]
+    index = fuzzy.FuzzyIndex(names)
+    assert [names[i] for i in index.find("dmhl")] == ["demo/hello  Hello world"]
+    assert index.find("d")[0] == 2  # "dashboard": at the start of the shortest text
+    assert index.find("ab") == [2]  # not "xa" + "by" across the line break
+    assert index.find("") == [0, 1, 2, 3, 4]
