@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from duftui.context import Context
 from duftui.store.dashboard import DAEMON_RUNNING, DaemonState, Pulse
-from duftui.tui import lifecycle
+from duftui.tui import lifecycle, settings
 from duftui.tui.embedded import EmbeddedRunner
 from duftui.tui.errors import ReportsWorkerErrors
 from duftui.tui.operator import Operator, Outcome
@@ -47,10 +47,14 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         Binding("question_mark", "help", "Help", show=False, id="help"),
         Binding("q", "back", "Back", show=False, id="back"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),
-        Binding("1", "switch_mode('dashboard')", "Dashboard", show=False, id="dashboard"),
-        Binding("2", "switch_mode('projects')", "Projects", show=False, id="projects"),
-        Binding("3", "switch_mode('tasks')", "Tasks", show=False, id="tasks"),
-        Binding("4", "switch_mode('history')", "History", show=False, id="history"),
+        Binding("1", "go('dashboard')", "Dashboard", show=False, id="dashboard"),
+        Binding("2", "go('projects')", "Projects", show=False, id="projects"),
+        Binding("3", "go('tasks')", "Tasks", show=False, id="tasks"),
+        Binding("4", "go('history')", "History", show=False, id="history"),
+        Binding(
+            "ctrl+k,g", "find", "Go to", tooltip="Go anywhere: a screen, project, task or run",
+            id="go-anywhere",
+        ),
         Binding("ctrl+t", "toggle_theme", "Light/dark", show=False, id="toggle-theme"),
         Binding("ctrl+r", "reload_definitions", "Reload", show=False, id="reload"),
     ]
@@ -79,12 +83,17 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         self.run_queued = run_queued  # run queued work when no daemon does (off: view only)
         self.adopting = False
         self.starting_runner = False
+        self._finder_cache: dict[int, Any] = {}
 
     def on_mount(self) -> None:
         # Startup leaves ~100k long-lived objects (Textual, SQLAlchemy, pydantic); freezing
         # them keeps full garbage collections short while a flood allocates (measured:
         # 200-600 ms pauses without it).
         self.call_after_refresh(gc.freeze)
+        saved_theme = settings.load().get("theme")
+        if saved_theme in self.available_themes:
+            self.theme = saved_theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.run_worker(
             self.watcher.run,
             thread=True,
@@ -144,6 +153,26 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         except RuntimeError:
             pass
 
+    async def run_action(
+        self,
+        action: Any,
+        default_namespace: Any = None,
+        namespaces: Any = None,
+    ) -> bool:
+        """A key whose action does not apply to the selection says why, instead of
+        nothing (`c` on a finished run, `D` while a daemon runs)."""
+        if isinstance(action, str):
+            target, name, params = self._parse_action(
+                action, self if default_namespace is None else default_namespace, namespaces
+            )
+            if not target.check_action(name, params):
+                why_not = getattr(target, "why_not", None)
+                message = why_not(name) if callable(why_not) else None
+                if message:
+                    self.notify(message, severity="warning", timeout=5)
+                    return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     # -- navigation ------------------------------------------------------------------------
 
     def open_run(self, run_id: int) -> None:
@@ -158,6 +187,38 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
 
     def open_project(self, project: str) -> None:
         self.push_screen(TasksScreen(project=project))
+
+    async def action_go(self, mode: str) -> None:
+        """1-4: the main screen itself, not the task or run last opened on top of it."""
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            self.pop_screen()
+
+    def action_find(self) -> None:
+        from duftui.tui.screens.finder import FinderScreen, index_for
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        index = index_for(self.session, self._finder_cache)
+        self.push_screen(FinderScreen(self.session, index), self._go_to)
+
+    def _go_to(self, target: Any) -> None:
+        if target is None:
+            return
+        if target.kind == "screen":
+            if target.key in self.MODES:
+                self.run_worker(self.action_go(target.key), exit_on_error=False)
+            elif target.key == "connections":
+                self.action_open_connections()
+            else:
+                self.action_open_trash()
+        elif target.kind == "project":
+            self.open_project(target.key)
+        elif target.kind == "task":
+            self.open_task(target.key)
+        elif target.kind == "run":
+            self.open_run(int(target.key))
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:
@@ -176,11 +237,19 @@ class DuftuiApp(ReportsWorkerErrors, App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def _remember_theme(self, theme: Any) -> None:
+        """The theme chosen (ctrl+t or the palette) is the next session's theme too."""
+        settings.save("theme", theme.name)
+
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
 
     def action_reload_definitions(self) -> None:
         lifecycle.reload_definitions(self)
+
+    def reload_quietly(self) -> None:
+        """Reload after this console wrote a definition (its own toast said so already)."""
+        lifecycle.reload_definitions(self, announce=False)
 
     def action_start_daemon(self) -> None:
         lifecycle.start_daemon(self)

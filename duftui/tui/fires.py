@@ -27,6 +27,7 @@ class Fire:
     key: str
     describe: str
     approximate: bool = False
+    zone: str | None = None  # the schedule's own time zone, if it names one
 
 
 def next_fires(
@@ -79,6 +80,8 @@ def upcoming(
             default_tz=default_tz,
             recorded_next=recorded.get(target.key),
         ):
-            found.append(Fire(at, target.owner, target.key, what, approx))
+            found.append(
+                Fire(at, target.owner, target.key, what, approx, target.schedule.timezone)
+            )
     found.sort(key=lambda fire: (fire.at, fire.owner))
     return found[:limit]

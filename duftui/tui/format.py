@@ -40,15 +40,51 @@ def status_markup(status: str) -> str:
     return f"[{style}]{text}[/]" if style else text
 
 
-def run_status(run: Run) -> str:
-    """The status a person needs: dead runs and waiting retries say so."""
+DEAD_MARK = "☠"
+ACKED_MARK = "☑"
+RETRY_MARK = "↻"
+
+
+def run_status(run: Run, tz: tzinfo | None = None, now: datetime | None = None) -> str:
+    """The status a person needs, its first cells distinct even when a narrow column cuts
+    the rest: `☠ dead failed`, `☑ acked failed`, `↻ retry 10:05`, `✗ failed`."""
     if run.dead and run.acknowledged_at is None:
-        return f"{status_markup(run.status)} [bold red](dead)[/]"
+        return f"[bold red reverse]{DEAD_MARK} dead[/] [red]{run.status}[/]"
+    if run.dead:
+        return f"[dim]{ACKED_MARK} acked {run.status}[/]"
     if run.status == "queued" and run.retry_of and run.not_before:
-        return f"{status_markup('queued')} [dim](retry)[/]"
+        due = f" {when(run.not_before, tz, now)}" if tz is not None else ""
+        return f"[magenta]{RETRY_MARK} retry{due}[/]"
     if run.cancel_requested and run.status == "running":
         return f"{status_markup('running')} [yellow](cancelling)[/]"
     return status_markup(run.status)
+
+
+def ended(run: Run) -> datetime | None:
+    """When a run last changed state: its end, its start, or when it was queued."""
+    return run.finished_at or run.started_at or run.queued_at
+
+
+def zone_name(tz: tzinfo, now: datetime) -> str:
+    """The zone's name as clocks show it ("UTC", "CET"), for the top bar."""
+    return now.astimezone(tz).tzname() or str(tz)
+
+
+def in_own_zone(value: datetime, zone: str | None, tz: tzinfo, short: bool = False) -> str:
+    """A schedule's fire on its own clock when that is not the console's: "06:30 CET"
+    (short) or "06:30 Europe/Amsterdam"; "" when both clocks agree."""
+    if not zone:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    try:
+        own = value.astimezone(ZoneInfo(zone))
+    except (ValueError, OSError, KeyError):
+        return ""
+    here = value.astimezone(tz)
+    if own.utcoffset() == here.utcoffset():
+        return ""
+    return f"{own:%H:%M} {own.tzname() if short else zone}"
 
 
 def when(value: datetime | None, tz: tzinfo, now: datetime | None = None) -> str:

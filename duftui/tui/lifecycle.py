@@ -40,7 +40,7 @@ def request_quit(app: DuftuiApp) -> None:
     def chosen(choice: str | None) -> None:
         if choice == LEAVE:
             runner.stop_claiming()  # its running runs finish in the background
-            app.exit()
+            app.exit(message=left_behind(running, queued))
         elif choice == WAIT:
             app.quit_when_idle = True
             runner.stop_claiming()
@@ -54,6 +54,23 @@ def request_quit(app: DuftuiApp) -> None:
             _cancel_running(app)
 
     app.push_screen(QuitScreen(running, queued), chosen)
+
+
+def left_behind(running: int, queued: int) -> str:
+    """What quitting with Leave leaves, printed after the console closes."""
+    parts = []
+    if running:
+        parts.append(
+            f"{running} run{'s' if running != 1 else ''} still running: the console's "
+            "supervisor finishes them in the background, then exits "
+            "(its log: .duftui/console-supervisor.log)"
+        )
+    if queued:
+        parts.append(
+            f"{queued} queued run{'s' if queued != 1 else ''} left for a daemon, the next "
+            "console or `duftui run`"
+        )
+    return "duftui: " + "; ".join(parts) if parts else ""
 
 
 def _cancel_running(app: DuftuiApp) -> None:
@@ -161,8 +178,9 @@ def _adopted(app: DuftuiApp, start: bool) -> None:
         app.ensure_runner()
 
 
-def reload_definitions(app: DuftuiApp) -> None:
-    """Re-read the workspace (after editing TOML by hand) and refresh the screens."""
+def reload_definitions(app: DuftuiApp, announce: bool = True) -> None:
+    """Re-read the workspace (after editing TOML by hand) and refresh the screens;
+    `announce=False` after a save, which has said what it wrote already."""
     session = app.session
 
     def job() -> None:
@@ -175,6 +193,8 @@ def reload_definitions(app: DuftuiApp) -> None:
                 reload = getattr(stack_screen, "reload", None)
                 if callable(reload):
                     reload()
+            if not announce:
+                return
             message = f"{len(catalogue.tasks)} tasks loaded"
             if errors:
                 message += f"; {errors} definition problem{'s' if errors != 1 else ''}"

@@ -77,6 +77,8 @@ async def test_r_on_a_project_queues_the_whole_project(console_ws: Path) -> None
         screen = await go(pilot, "2", "ProjectsScreen")
         await cursor_to(pilot, screen.query_one(DataTable), "pipeline")
         await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("y")
         await wait_for(pilot, lambda: run_rows(console_ws), what="a queued run")
     rows = run_rows(console_ws)
     assert rows[0]["task_key"] == "pipeline/extract"
@@ -407,6 +409,8 @@ async def test_space_selects_runs_for_a_bulk_retry(seeded_ws: Path) -> None:
         assert table.marked == {IDS["hello-1"], IDS["hello-2"]}
         assert "2 selected" in str(screen.query_one("#history-status").render())
         await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("y")
         await wait_for(
             pilot,
             lambda: (

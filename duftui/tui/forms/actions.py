@@ -76,7 +76,7 @@ def saved(app: DuftuiApp, result: SaveResult, verb: str = "saved") -> None:
     if warnings:
         message += "\n" + "\n".join(warnings[:3])
     app.notify(message, title=verb.capitalize(), severity="warning" if warnings else "information")
-    app.action_reload_definitions()
+    app.reload_quietly()
 
 
 def in_thread(
@@ -127,7 +127,7 @@ def delete_flow(
                 title="Deleted",
             )
             after()
-            app.action_reload_definitions()
+            app.reload_quietly()
 
         in_thread(app, "Delete", lambda: remove(force), done)
 

@@ -9,11 +9,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from duftui.definitions.connection_edit import connection_users
 from duftui.store.dashboard import Pulse
 from duftui.tui.screens.base import EDIT_KEYS, NAV_KEYS, ConsoleScreen, key
+from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.top_bar import TopBar
 
 
@@ -51,7 +52,7 @@ class ConnectionsScreen(ConsoleScreen):
             classes="empty",
             id="connections-empty",
         )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

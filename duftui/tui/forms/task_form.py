@@ -185,10 +185,24 @@ class TaskForm(DefinitionForm):
         project = self._meta("project")
         if project is not None and event.select is project.editor:
             self._refill_needs()
-        self._apply_kind()
+        self._apply_kind_soon()
 
     def on_checkbox_changed(self) -> None:
-        self._apply_kind()
+        self._apply_kind_soon()
+
+    _kind_pending = False
+
+    def _apply_kind_soon(self) -> None:
+        """Once per refresh: mounting the form posts a Changed for every Select and
+        Checkbox, and each pass styles the whole form again (seconds on a busy machine)."""
+        if not self._kind_pending:
+            self._kind_pending = True
+            self.call_after_refresh(self._apply_kind_now)
+
+    def _apply_kind_now(self) -> None:
+        self._kind_pending = False
+        if self.is_attached:
+            self._apply_kind()
 
     def _refill_needs(self) -> None:
         needs = next(r for r in self._rows() if r.path == "needs")

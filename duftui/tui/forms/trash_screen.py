@@ -9,13 +9,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from duftui.definitions.editing import TrashEntry, list_trash, restore
 from duftui.store.dashboard import Pulse
 from duftui.tui import format as fmt
 from duftui.tui.forms.actions import in_thread, saved
 from duftui.tui.screens.base import NAV_KEYS, ConsoleScreen, key
+from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.top_bar import TopBar
 
 
@@ -44,7 +45,7 @@ class TrashScreen(ConsoleScreen):
             classes="empty",
             id="trash-empty",
         )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

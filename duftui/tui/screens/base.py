@@ -39,6 +39,7 @@ NAV_KEYS = [
     key("question_mark", "app.help", "Help", "Show every key of this screen", "help"),
     key("q", "app.back", "Back", "Go back (quit on the Dashboard)", "back"),
 ]
+HOME_KEYS = [NAV_KEYS[0], key("q", "app.back", "Quit", "Quit the console", "back")]
 RUN_KEYS = [
     key("r", "run", "Run", "Run the selected task (or project) now", "run"),
     key(
@@ -55,6 +56,9 @@ RUN_KEYS = [
     ),
     key("a", "acknowledge", "Ack", "Acknowledge the selected dead run(s)", "acknowledge"),
 ]
+ACK_ALL_KEY = key(
+    "A", "acknowledge_all", "Ack all", "Acknowledge every dead run (asks first)", "acknowledge-all"
+)
 TAB_KEYS = [
     key("greater_than_sign", "next_tab", "Next tab", "Show the next tab", "next-tab", show=False),
     key(
@@ -76,14 +80,12 @@ EDIT_KEYS = [
         "Duplicate the selected task (created disabled)",
         "duplicate",
     ),
-    key("delete", "edit('delete')", "Del", "Delete the selected definition", "delete"),
+    key("delete", "edit('delete')", "Delete", "Delete the selected definition", "delete"),
     key("s", "edit('reschedule')", "Sched", "Change the selected task's schedules", "reschedule"),
 ]
-TRASH_KEY = key(
-    "T", "app.open_trash", "Trash", "Deleted definitions, to restore", "trash", show=False
-)
+TRASH_KEY = key("T", "app.open_trash", "Trash", "Deleted definitions, to restore", "trash")
 CONNECTIONS_KEY = key(
-    "C", "app.open_connections", "Connections", "Edit connections", "connections", show=False
+    "C", "app.open_connections", "Connections", "Edit connections", "connections"
 )
 
 
@@ -222,12 +224,40 @@ class ConsoleScreen(ReportsWorkerErrors, Screen[None]):
 
         self.run_worker(job, thread=True, group="action", exit_on_error=False)
 
+    def why_not(self, action: str) -> str | None:
+        """Why a key does nothing for the current selection (said instead of nothing)."""
+        runs = self.selected_runs()
+        if action not in ("cancel_run", "retry", "cancel_retry", "acknowledge"):
+            return None
+        if not runs:
+            return "select a run first"
+        which = f"run #{runs[0].id}" if len(runs) == 1 else "none of the selected runs"
+        state = f" ({runs[0].status})" if len(runs) == 1 else ""
+        return {
+            "cancel_run": f"nothing to cancel: {which} has ended{state}",
+            "retry": f"nothing to retry: {which} has not ended{state}",
+            "cancel_retry": f"no retry is waiting for {which}{state}",
+            "acknowledge": f"only dead runs need acknowledging: {which} is not dead{state}",
+        }[action].replace("none of the selected runs has", "none of the selected runs have")
+
+    def clear_selection(self) -> None:
+        """After a bulk action: unmark the runs, so the next key does not repeat it."""
+
+    def confirm(self, question: str, yes: str, then: Callable[[], None]) -> None:
+        from duftui.tui.screens.confirm import ConfirmScreen
+
+        def answered(answer: bool | None) -> None:
+            if answer:
+                then()
+
+        self.app.push_screen(ConfirmScreen(question, yes=yes, no="Don't"), answered)
+
     def action_run(self) -> None:
         key = self.selected_task()
         if key is None:
             project = self.selected_project()
             if project:
-                self.perform("Run", lambda: self.console.operator.run_project(project))
+                self._run_project(project)
             return
         entry = self.session.catalogue().tasks.get(key)
         if entry is not None and entry.spec is not None and not entry.broken:
@@ -238,6 +268,21 @@ class ConsoleScreen(ReportsWorkerErrors, Screen[None]):
                 self.action_run_with_params()
                 return
         self.perform("Run", lambda: self.console.operator.run_task(key))
+
+    def _run_project(self, project: str) -> None:
+        catalogue = self.session.catalogue()
+        tasks = [
+            e.key for e in catalogue.project_tasks(project)
+            if e.spec is not None and e.spec.enabled and not e.broken
+        ]
+        spec = catalogue.projects[project].spec if project in catalogue.projects else None
+        how = "one after another" if spec is not None and spec.sequence_tasks else "as one batch"
+        self.confirm(
+            f"Run project {project}: {len(tasks)} enabled task{'s' if len(tasks) != 1 else ''} "
+            f"{how}?",
+            "Run project",
+            lambda: self.perform("Run", lambda: self.console.operator.run_project(project)),
+        )
 
     def action_run_with_params(self) -> None:
         key = self.selected_task()
@@ -269,6 +314,7 @@ class ConsoleScreen(ReportsWorkerErrors, Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
+                self.clear_selection()
                 self.perform("Cancel", lambda: self.console.operator.cancel(ids))
 
         self.app.push_screen(
@@ -281,21 +327,54 @@ class ConsoleScreen(ReportsWorkerErrors, Screen[None]):
     def action_retry(self) -> None:
         ids = [int(r.id or 0) for r in self.selected_runs() if RunStatus(r.status).finished]
         if not ids:
-            self.notify("nothing to retry: the selected run has not ended", severity="warning")
+            self.notify(self.why_not("retry") or "", severity="warning")
             return
-        self.perform("Retry", lambda: self.console.operator.retry(ids))
+
+        def retry() -> None:
+            self.clear_selection()
+            self.perform("Retry", lambda: self.console.operator.retry(ids))
+
+        if len(ids) == 1:
+            retry()
+        else:
+            self.confirm(f"Retry {len(ids)} runs now?", "Retry them", retry)
 
     def action_cancel_retry(self) -> None:
         ids = [int(r.id or 0) for r in self.selected_runs()]
         if ids:
+            self.clear_selection()
             self.perform("Cancel retry", lambda: self.console.operator.cancel_retry(ids))
 
     def action_acknowledge(self) -> None:
         ids = [int(r.id or 0) for r in self.selected_runs() if r.dead]
         if not ids:
-            self.notify("only dead runs need acknowledging", severity="warning")
+            self.notify(self.why_not("acknowledge") or "", severity="warning")
             return
+        self.clear_selection()
         self.perform("Acknowledge", lambda: self.console.operator.acknowledge(ids))
+
+    def action_acknowledge_all(self) -> None:
+        """Every dead run nobody acknowledged, after one question."""
+        from duftui.store.attention import unacknowledged_dead
+
+        store = self.session.store()
+
+        def counted(ids: list[int]) -> None:
+            if not ids:
+                self.notify("no dead runs wait for acknowledging", timeout=4)
+                return
+            self.confirm(
+                f"Acknowledge all {len(ids)} dead run{'s' if len(ids) != 1 else ''}? "
+                "They leave Needs attention.",
+                "Acknowledge all",
+                lambda: self.perform("Acknowledge", lambda: self.console.operator.acknowledge(ids)),
+            )
+
+        def query() -> list[int]:
+            with store.read() as conn:
+                return unacknowledged_dead(conn)
+
+        self.load(query, counted, group="acknowledge-all")
 
     def action_next_tab(self, step: int = 1) -> None:
         from textual.widgets import TabbedContent, TabPane

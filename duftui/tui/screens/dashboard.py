@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Grid, Vertical
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from duftui.store.dashboard import (
     DAEMON_RUNNING,
@@ -28,7 +28,9 @@ from duftui.store.dashboard import (
 from duftui.store.tables import Run
 from duftui.tui import format as fmt
 from duftui.tui.fires import Fire, upcoming
-from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, ConsoleScreen, key
+from duftui.tui.screens.base import ACK_ALL_KEY, HOME_KEYS, RUN_KEYS, ConsoleScreen, key
+from duftui.tui.widgets.key_footer import KeyFooter
+from duftui.tui.widgets.open_table import OpenTable
 from duftui.tui.widgets.run_table import RunTable
 from duftui.tui.widgets.top_bar import TopBar
 
@@ -48,8 +50,12 @@ class DashboardScreen(ConsoleScreen):
 
     TITLE = "Dashboard"
     BINDINGS: ClassVar[list[BindingType]] = [
-        *NAV_KEYS,
-        *RUN_KEYS,
+        *HOME_KEYS,
+        RUN_KEYS[0],
+        RUN_KEYS[2],
+        RUN_KEYS[3],
+        RUN_KEYS[5],
+        RUN_KEYS[4],
         key(
             "D",
             "start_daemon",
@@ -57,6 +63,8 @@ class DashboardScreen(ConsoleScreen):
             "Start the daemon in the background (duftui daemon --detach)",
             "start-daemon",
         ),
+        ACK_ALL_KEY,
+        RUN_KEYS[1],
     ]
 
     def compose(self) -> ComposeResult:
@@ -71,7 +79,7 @@ class DashboardScreen(ConsoleScreen):
                     id="running-empty",
                 )
             with Vertical(id="fires-panel", classes="panel"):
-                yield DataTable(id="fires", cursor_type="row")
+                yield OpenTable(id="fires", cursor_type="row")
                 yield Static(
                     "No schedules fire in the next 24 h.", classes="empty", id="fires-empty"
                 )
@@ -79,11 +87,11 @@ class DashboardScreen(ConsoleScreen):
                 yield RunTable(("id", "task", "status", "error"), id="attention")
                 yield Static("Nothing needs attention.", classes="empty", id="attention-empty")
             with Vertical(id="rates-panel", classes="panel"):
-                yield DataTable(id="rates", cursor_type="row")
+                yield OpenTable(id="rates", cursor_type="row")
                 yield Static(
                     "No finished runs in the last 7 days.", classes="empty", id="rates-empty"
                 )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         fires = self.query_one("#fires", DataTable)
@@ -160,8 +168,9 @@ class DashboardScreen(ConsoleScreen):
         table.clear()
         for fire, count in fires:
             at = fmt.soon(fire.at, self.session.tz, now)
+            own = fmt.in_own_zone(fire.at, fire.zone, self.session.tz, short=True)
             table.add_row(
-                ("~" if fire.approximate else "") + at,
+                ("~" if fire.approximate else "") + at + (f" ({own})" if own else ""),
                 Text(fire.owner),
                 str(count),
                 Text(fire.describe, style="dim"),
@@ -194,6 +203,14 @@ class DashboardScreen(ConsoleScreen):
             state = self.console.daemon
             return state is not None and state.status != DAEMON_RUNNING
         return super().check_action(action, parameters)
+
+    def why_not(self, action: str) -> str | None:
+        if action == "start_daemon":
+            state = self.console.daemon
+            if state is None or state.status != DAEMON_RUNNING:
+                return None
+            return f"a daemon is already running ({state.describe(self.session.now())})"
+        return super().why_not(action)
 
     _auto_focused: Widget | None = None
 

@@ -67,6 +67,19 @@ class HelpScreen(ModalScreen[None]):
         title = getattr(self.target, "TITLE", "") or "duftui"
         with Vertical(classes="dialog dialog-wide", id="help"):
             yield Label(f"Keys: {title}", classes="dialog-title")
-            with VerticalScroll():
+            with VerticalScroll(id="help-keys"):
                 yield Static(self._keys())
-            yield Label("Docs: docs/console.md · esc to close", classes="dialog-note")
+            yield Label(
+                "Docs: docs/console.md · ↑ ↓ pgup pgdn scroll · esc closes", classes="dialog-note"
+            )
+
+    def on_mount(self) -> None:
+        self._fit()
+        self.query_one("#help-keys").focus()  # the arrow and page keys scroll the list
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        # The dialog's title, note and frame take 6 rows; the list scrolls in the rest.
+        self.query_one("#help-keys").styles.max_height = max(3, self.app.size.height - 7)

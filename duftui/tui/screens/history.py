@@ -11,14 +11,16 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from duftui.store.dashboard import Pulse, runs_by_id
 from duftui.store.export import export_csv
 from duftui.store.runs import RunFilter, count_runs, list_runs
 from duftui.store.tables import Run
+from duftui.tui.format import escape
 from duftui.tui.history_filter import FilterError, describe, parse_filter
-from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, ConsoleScreen, key
+from duftui.tui.screens.base import ACK_ALL_KEY, NAV_KEYS, RUN_KEYS, ConsoleScreen, key
+from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.run_table import RunTable
 from duftui.tui.widgets.top_bar import TopBar
 
@@ -49,8 +51,14 @@ class HistoryScreen(ConsoleScreen):
         key(
             "space", "mark", "Select", "Select or unselect the run (bulk retry / cancel)", "select"
         ),
+        RUN_KEYS[3],
+        RUN_KEYS[2],
+        RUN_KEYS[4],
+        RUN_KEYS[5],
+        ACK_ALL_KEY,
         key("ctrl+e", "export", "Export", "Export the runs of the current filter to CSV", "export"),
-        *RUN_KEYS,
+        RUN_KEYS[0],
+        RUN_KEYS[1],
         Binding("escape", "clear", show=False),
     ]
 
@@ -61,6 +69,7 @@ class HistoryScreen(ConsoleScreen):
         self.exhausted = False
         self.loading_more = False
         self.total: int | None = None
+        self.filter_error: str | None = None  # shown until the filter reads again
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.TITLE)
@@ -80,11 +89,16 @@ class HistoryScreen(ConsoleScreen):
             classes="empty",
             id="history-empty",
         )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RunTable).focus()
         self._parse()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """A running run's `took` moves on without a query."""
+        self.query_one(RunTable).tick(self.session.now())
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -93,8 +107,10 @@ class HistoryScreen(ConsoleScreen):
         try:
             self.flt = parse_filter(text, self.session.now(), self.session.tz)
         except FilterError as exc:
-            self._status(f"[red]{exc}[/red]")
+            self.filter_error = str(exc)
+            self._status()
             return False
+        self.filter_error = None
         return True
 
     def reload(self) -> None:
@@ -207,6 +223,8 @@ class HistoryScreen(ConsoleScreen):
             self._status()
 
     def _status(self, message: str | None = None) -> None:
+        if message is None and self.filter_error:
+            message = f"[red]{escape(self.filter_error)}[/red]"
         if message is None:
             table = self.query_one(RunTable)
             shown = len(table.order)
@@ -227,6 +245,13 @@ class HistoryScreen(ConsoleScreen):
     def selected_runs(self) -> list[Run]:
         return self.query_one(RunTable).selected()
 
+    def clear_selection(self) -> None:
+        table = self.query_one(RunTable)
+        if table.marked:
+            table.clear_marks()
+            self._status()
+            self.refresh_bindings()
+
     def selected_task(self) -> str | None:
         run = self.query_one(RunTable).cursor_run()
         return run.task_key if run and run.task_key in self.session.catalogue().tasks else None
@@ -241,6 +266,18 @@ class HistoryScreen(ConsoleScreen):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         self.console.open_run(int(str(event.row_key.value)))
+
+    @on(Input.Changed, "#filter")
+    def _filter_edited(self, event: Input.Changed) -> None:
+        """An error goes as soon as the words read again (enter still applies them)."""
+        if self.filter_error is None:
+            return
+        try:
+            parse_filter(event.value, self.session.now(), self.session.tz)
+        except FilterError:
+            return
+        self.filter_error = None
+        self._status()
 
     @on(Input.Submitted, "#filter")
     def _filter(self) -> None:

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from duftui.store.dashboard import ProjectRate, active_counts, success_rates
 from duftui.tui import format as fmt
@@ -21,6 +21,8 @@ from duftui.tui.screens.base import (
     TRASH_KEY,
     ConsoleScreen,
 )
+from duftui.tui.widgets.key_footer import KeyFooter
+from duftui.tui.widgets.open_table import OpenTable
 from duftui.tui.widgets.top_bar import TopBar
 
 
@@ -45,13 +47,13 @@ class ProjectsScreen(ConsoleScreen):
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.TITLE)
-        yield DataTable(id="projects", cursor_type="row")
+        yield OpenTable(id="projects", cursor_type="row")
         yield Static(
             "No projects yet: create a folder under tasks/ with a project.toml.",
             classes="empty",
             id="projects-empty",
         )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

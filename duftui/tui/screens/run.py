@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from duftui.store.dashboard import Pulse
 from duftui.store.outputs import outputs_of
 from duftui.store.runs import get_run
 from duftui.store.states import RunStatus
 from duftui.store.tables import OutputFile, Run
-from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, TAB_KEYS, ConsoleScreen, key
+from duftui.tui.screens.base import NAV_KEYS, RUN_KEYS, TAB_KEYS, key
+from duftui.tui.screens.log_keys import SEARCH_KEY, LogSearchKeys
+from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.log_view import LogView
 from duftui.tui.widgets.run_details import output_cells, run_details, run_summary
 from duftui.tui.widgets.top_bar import TopBar
@@ -27,13 +28,13 @@ class RunData:
     outputs: list[OutputFile] = field(default_factory=list)
 
 
-class RunScreen(ConsoleScreen):
+class RunScreen(LogSearchKeys):
     """One run. Its log follows while it runs; `/` searches, `l` filters by level."""
 
     TITLE = "Run"
     BINDINGS: ClassVar[list[BindingType]] = [
         *NAV_KEYS,
-        key("slash", "search", "Search", "Search the log (enter: next match)", "filter"),
+        SEARCH_KEY,
         key("f", "follow", "Follow", "Follow the end of the log (on/off)", "follow"),
         *RUN_KEYS[2:],
         RUN_KEYS[0],
@@ -60,7 +61,7 @@ class RunScreen(ConsoleScreen):
                 )
             with TabPane("Details", id="tab-details"):
                 yield Static("", id="details")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # Tab panes mount after the screen: their widgets are set up when data arrives.
@@ -148,21 +149,3 @@ class RunScreen(ConsoleScreen):
         log = self.query_one(LogView)
         log.focus()
         log.action_toggle_follow()
-
-    # -- search ----------------------------------------------------------------------------
-
-    def action_search(self) -> None:
-        self.query_one(TabbedContent).active = "tab-log"
-        box = self.query_one("#search", Input)
-        box.add_class("open")
-        box.focus()
-
-    def action_close_search(self) -> None:
-        box = self.query_one("#search", Input)
-        if box.has_class("open"):
-            box.remove_class("open")
-            self.query_one(LogView).focus()
-
-    @on(Input.Submitted, "#search")
-    def _search(self, event: Input.Submitted) -> None:
-        self.query_one(LogView).find(event.value.strip())

@@ -10,16 +10,18 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from duftui.store.dashboard import Pulse, TaskOutput, schedule_marks, task_outputs
 from duftui.store.runs import RunFilter, list_runs
 from duftui.store.states import RunStatus
 from duftui.store.tables import Run
 from duftui.tui import format as fmt
-from duftui.tui.screens.base import EDIT_KEYS, NAV_KEYS, RUN_KEYS, TAB_KEYS, ConsoleScreen, key
+from duftui.tui.screens.base import EDIT_KEYS, NAV_KEYS, RUN_KEYS, TAB_KEYS, key
+from duftui.tui.screens.log_keys import SEARCH_KEY, LogSearchKeys
+from duftui.tui.widgets.key_footer import KeyFooter
 from duftui.tui.widgets.log_view import LogView
 from duftui.tui.widgets.run_details import output_cells
 from duftui.tui.widgets.run_table import RunTable
@@ -36,7 +38,7 @@ class TaskData:
     overview: RenderableType = ""
 
 
-class TaskScreen(ConsoleScreen):
+class TaskScreen(LogSearchKeys):
     """One task. r runs it; enter on a run opens it; the Log tab follows its newest run."""
 
     TITLE = "Task"
@@ -45,8 +47,10 @@ class TaskScreen(ConsoleScreen):
         *NAV_KEYS,
         *RUN_KEYS,
         key("f", "follow", "Follow", "Show the newest run's log and follow it", "follow"),
+        SEARCH_KEY,
         *TAB_KEYS,
         *EDIT_KEYS,
+        Binding("escape", "close_search", show=False),
     ]
 
     def __init__(self, key: str) -> None:
@@ -68,15 +72,22 @@ class TaskScreen(ConsoleScreen):
                 yield Static("No runs yet — press r to run.", classes="empty", id="task-runs-empty")
             with TabPane("Log", id="tab-log"):
                 yield LogView(self.session.store(), self.session.tz, id="log")
+                yield Input(placeholder="search the log (enter: next, esc: close)", id="search")
             with TabPane("Outputs", id="tab-outputs"):
                 yield DataTable(id="task-outputs", cursor_type="row")
                 yield Static(
                     "No output files recorded yet.", classes="empty", id="task-outputs-empty"
                 )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._summary()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """"last: ✓ succeeded 5s ago" and running runs' `took` move on without a query."""
+        self._summary()
+        self.query_one("#task-runs", RunTable).tick(self.session.now())
 
     def _summary(self) -> None:
         entry = self.session.catalogue().tasks.get(self.key)
@@ -93,8 +104,10 @@ class TaskScreen(ConsoleScreen):
                     text.append("  disabled", style="yellow")
             last = self.runs[0] if self.runs else None
             if last is not None:
-                text.append("  last: ").append_text(Text.from_markup(fmt.run_status(last)))
-                text.append(f" {fmt.ago(last.queued_at, self.session.now())}", style="dim")
+                now = self.session.now()
+                status = fmt.run_status(last, self.session.tz, now)
+                text.append("  last: ").append_text(Text.from_markup(status))
+                text.append(f" {fmt.ago(fmt.ended(last), now)}", style="dim")
             else:
                 text.append("  no runs yet — press r to run", style="dim")
         self.query_one("#task-summary", Static).update(text)
@@ -188,7 +201,13 @@ class TaskScreen(ConsoleScreen):
         self.refresh_bindings()
 
     @on(TabbedContent.TabActivated)
-    def _tab(self) -> None:
+    def _tab(self, event: TabbedContent.TabActivated) -> None:
+        # The tab's content takes the keys: enter opens a run on Runs, / searches on Log.
+        pane = event.pane
+        for widget in pane.query("RunTable, LogView, DataTable, VerticalScroll"):
+            if widget.display and widget.focusable:
+                widget.focus()
+                break
         self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#task-runs")

@@ -10,13 +10,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from duftui.definitions.loader import TASKS_DIR, Catalogue, TaskEntry
 from duftui.definitions.problems import Problem
 from duftui.store.dashboard import active_counts, latest_runs
 from duftui.store.tables import Run
 from duftui.tui import format as fmt
+from duftui.tui import fuzzy
 from duftui.tui.screens.base import (
     EDIT_KEYS,
     NAV_KEYS,
@@ -25,6 +26,8 @@ from duftui.tui.screens.base import (
     ConsoleScreen,
     key,
 )
+from duftui.tui.widgets.key_footer import KeyFooter
+from duftui.tui.widgets.open_table import OpenTable
 from duftui.tui.widgets.top_bar import TopBar
 
 
@@ -35,7 +38,8 @@ class TasksData:
 
 
 def matches(entry: TaskEntry, words: list[str]) -> bool:
-    """Filter text: plain words match key, name, kind and description; `#tag` a tag."""
+    """Filter text: plain words match key, name, kind and description, or the key fuzzily
+    ("dmhl" finds demo/hello); `#tag` a tag."""
     spec = entry.spec
     haystack = " ".join(
         [entry.key, entry.title, spec.run.kind if spec else "", spec.description if spec else ""]
@@ -44,8 +48,8 @@ def matches(entry: TaskEntry, words: list[str]) -> bool:
         if word.startswith("#"):
             if spec is None or word[1:] not in [t.lower() for t in spec.tags]:
                 return False
-        elif word not in haystack:
-            return False
+        elif word not in haystack and not fuzzy.matches(word, entry.key):
+            return False  # a word matches the text, or the key with letters left out
     return True
 
 
@@ -76,13 +80,18 @@ class TasksScreen(ConsoleScreen):
     EDITS = True
     BINDINGS: ClassVar[list[BindingType]] = [
         *NAV_KEYS,
-        *RUN_KEYS[:2],
+        RUN_KEYS[0],
         key("slash", "focus_filter", "Filter", "Filter tasks as you type (words, #tag)", "filter"),
         key("m", "toggle_mine", "Mine", "Show only my tasks (owner = OS user) or all", "mine"),
-        key("h", "toggle_hidden", "Hidden", "Show or hide hidden tasks", "hidden", show=False),
-        *EDIT_KEYS,
-        *RUN_KEYS[2:],
+        EDIT_KEYS[0],
+        EDIT_KEYS[1],
+        EDIT_KEYS[4],
+        EDIT_KEYS[2],
+        EDIT_KEYS[3],
+        key("h", "toggle_hidden", "Hidden", "Show or hide hidden tasks", "hidden"),
         TRASH_KEY,
+        RUN_KEYS[1],
+        *RUN_KEYS[2:],
         Binding("escape", "clear_filter", show=False),
     ]
 
@@ -98,9 +107,9 @@ class TasksScreen(ConsoleScreen):
         yield Input(placeholder="/ filter: words, #tag", id="filter")
         yield Static("", id="scope")
         yield Static("", id="not-loaded")
-        yield DataTable(id="tasks", cursor_type="row")
+        yield OpenTable(id="tasks", cursor_type="row")
         yield Static("", classes="empty", id="tasks-empty")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -114,6 +123,19 @@ class TasksScreen(ConsoleScreen):
         ):
             table.add_column(label, key=column)
         table.focus()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """"5s ago" moves on without a query: the visible rows' `when` cells."""
+        table = self.query_one(DataTable)
+        if not table.display or not table.row_count:
+            return
+        now = self.session.now()
+        top = int(table.scroll_y)
+        for row in table.ordered_rows[top : top + table.size.height]:
+            run = self.data.latest.get(str(row.key.value))
+            if run is not None:
+                table.update_cell(row.key, "when", fmt.ago(fmt.ended(run), now))
 
     def reload(self) -> None:
         session = self.session
@@ -175,8 +197,15 @@ class TasksScreen(ConsoleScreen):
             if total
             else "No tasks yet: add tasks/<project>/<task>.toml, then ctrl+r."
         )
+        had_focus = table.has_focus
         empty.display = not entries
         table.display = bool(entries)
+        if had_focus and not entries:
+            # Hiding the table would hand the focus to the filter, where `m` or `h` typed
+            # letters instead of toggling back: the screen keeps the keys.
+            self.set_focus(None)
+        elif entries and self.focused is None:
+            table.focus()
         self.refresh_bindings()
 
     def _show_not_loaded(self) -> None:
@@ -205,7 +234,9 @@ class TasksScreen(ConsoleScreen):
             last: Text | str = Text("✗ BROKEN", style="bold red")
             name = Text(str(problem) if problem else "definition error", style="red")
         else:
-            last = fmt.run_status(run) if run else Text("no runs", style="dim")
+            last = (
+                fmt.run_status(run, self.session.tz, now) if run else Text("no runs", style="dim")
+            )
             name = Text(entry.title)
         active = self.data.active.get(entry.key, 0)
         if active and run is not None and run.status not in ("queued", "running"):
@@ -214,7 +245,7 @@ class TasksScreen(ConsoleScreen):
         if spec is not None and not spec.enabled:
             kind += " (off)"
         schedules = "; ".join(s.describe() for s in spec.schedule) if spec else ""
-        when = fmt.ago(run.queued_at, now) if run else ""
+        when = fmt.ago(fmt.ended(run), now) if run else ""
         return [
             Text(entry.key, style="bold" if not entry.broken else "red"),
             last,

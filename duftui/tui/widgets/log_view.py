@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from datetime import datetime, tzinfo
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import work
@@ -92,7 +93,7 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         self._blocks = LogBlocks()
         self._index: LevelIndex | None = None
         self._strips: OrderedDict[int, Strip] = OrderedDict()
-        self._strip_style: Style | None = None
+        self._strip_style: tuple[Style, bool] | None = None
         self._wanted: set[int] = set()
         self._lock = threading.Lock()
         self._fetching = False
@@ -147,6 +148,11 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         return not self._blocks.missing(self._visible_seqs())
 
     @property
+    def show_stamps(self) -> bool:
+        """Times in front of each line: from 100 columns on (the pane's width now)."""
+        return self.size.width >= 100
+
+    @property
     def rows(self) -> int:
         return len(self._index) if self._index is not None else self.total
 
@@ -188,9 +194,11 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         style = self.rich_style
-        if style != self._strip_style:
+        look = (style, self.show_stamps)
+        if look != self._strip_style:
+            # Cached lines were drawn for another style or width: draw them again.
             self._strips.clear()
-            self._strip_style = style
+            self._strip_style = look
         row = scroll_y + y
         seq = self.seq_at(row)
         if seq is None:
@@ -224,9 +232,20 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
         digits = max(4, len(str(self.total)))
         mark = "▶" if line.seq == self.mark_seq else " "
         stamp = datetime.fromtimestamp(line.ts, self.tz).strftime("%H:%M:%S")
+        body_text = line.text
+        if not self.needle and line.stream != "event" and body_text.isprintable():
+            # Plain text (no ANSI, tabs or control characters, no search): segments
+            # directly. Rich's Text rendering cost most of a repaint while following a flood.
+            dim = style + Style(dim=True)
+            level = LEVEL_STYLE.get(line.level)
+            segments = [Segment(f"{line.seq:>{digits}}{mark}", dim)]
+            if self.show_stamps:
+                segments.append(Segment(f"{stamp} ", dim))
+            segments.append(Segment(body_text, style + Style.parse(level) if level else style))
+            return Strip(segments)
         text = Text(style=style, no_wrap=True, end="")
         text.append(f"{line.seq:>{digits}}{mark}", style="dim")
-        if self.size.width >= 100:
+        if self.show_stamps:
             text.append(f"{stamp} ", style="dim")
         body = Text.from_ansi(line.text) if "\x1b" in line.text else Text(line.text)
         body.expand_tabs()
@@ -326,8 +345,11 @@ class LogView(LogSearch, ReportsWorkerErrors, ScrollView, can_focus=True):
             self.refresh()
 
     def _index_done(self, index: LevelIndex) -> None:
+        # The finished scan may belong to an index a newer level replaced: scan the
+        # current one, whichever it is (a second `l` during a scan must not stall it).
         self._indexing = False
-        if index is self._index and index.scanned_to < self.total:
+        current = self._index
+        if current is not None and current.scanned_to < self.total:
             self._scan_levels()
 
     # -- actions -----------------------------------------------------------------------

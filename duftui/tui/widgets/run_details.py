@@ -17,7 +17,7 @@ def run_summary(run: Run, session: Session, now: datetime) -> Text:
     """Two or three lines: who/what/status, then timings and resources, then the error."""
     text = Text()
     text.append(f"#{run.id} ", style="bold").append(run.task_key, style="bold")
-    text.append("  ").append_text(Text.from_markup(fmt.run_status(run)))
+    text.append("  ").append_text(Text.from_markup(fmt.run_status(run, session.tz, now)))
     text.append(f"  attempt {run.attempt}/{run.max_attempts}", style="dim")
     text.append(f"  {run.trigger}", style="dim")
     if run.requested_by:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from duftui.store.tables import Run
 from duftui.tui import format as fmt
+from duftui.tui.widgets.open_table import OpenTable
 
 COLUMNS = {
     "mark": " ",
@@ -25,7 +25,7 @@ COLUMNS = {
 }
 
 
-class RunTable(DataTable[str | Text]):
+class RunTable(OpenTable):
     """Rows keyed by run id; `set_runs` replaces the rows, `update_runs` patches them."""
 
     def __init__(
@@ -54,7 +54,7 @@ class RunTable(DataTable[str | Text]):
             elif name == "task":
                 out.append(Text(run.task_key))
             elif name == "status":
-                out.append(fmt.run_status(run))
+                out.append(fmt.run_status(run, self.tz, self.now))
             elif name == "trigger":
                 out.append(Text(run.trigger))
             elif name == "queued":

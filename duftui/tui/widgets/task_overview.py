@@ -138,7 +138,10 @@ def _schedules(
             )
             fires_text = Text(
                 ", ".join(
-                    ("~" if approx else "") + fmt.when(at, session.tz, now) for at, approx in fires
+                    ("~" if approx else "") + fmt.when(at, session.tz, now)
+                    + (f" ({own})" if (own := fmt.in_own_zone(at, schedule.timezone, session.tz))
+                       else "")
+                    for at, approx in fires
                 )
                 or "none",
                 style="cyan",

@@ -53,5 +53,13 @@ class TopBar(Static):
         left.append("duftui", style="bold").append(" ▸ ", style="dim").append(self.title)
         if name:
             left.append(f"  {name}", style="dim")
-        grid.add_row(left, daemon_text(state, embedded))
+        right = Text()
+        session = getattr(app, "session", None)
+        if session is not None:  # every time on screen is on this clock
+            from duftui.tui.format import zone_name
+
+            right.append(f"times {zone_name(session.tz, session.now())}", style="dim")
+            right.append(" · ", style="dim")
+        right.append_text(daemon_text(state, embedded))
+        grid.add_row(left, right)
         self.update(grid)

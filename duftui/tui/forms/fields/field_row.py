@@ -129,6 +129,7 @@ class FieldRow(Vertical, ErrorTarget):
             suggester=SuggestFromList(self.suggest, case_sensitive=False) if self.suggest else None,
             compact=True,
             tooltip=self.field_tooltip,
+            select_on_focus=False,  # a stray key must not replace the whole value
         )
 
     def compose(self) -> ComposeResult:
