@@ -247,7 +247,8 @@ CASES = [
         "names",
         "unknown-task",
         ("runs", "--task", "nosuch"),
-        usage("--task", "no task 'nosuch' (expected one of: p/ok)"),
+        "duftui: --task: no task 'nosuch' (expected one of: p/ok)",
+        4,  # not found
     ),
     Case(
         "names",

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from duftui.definitions.models import Task
+from duftui.definitions.reading import UnreadableFile, read_regular_file
 from duftui.envs.request import RequestError, check_requirement, script_metadata
 
 Where = tuple[str | int, ...]
@@ -23,9 +24,9 @@ def _lines(value: str | list[str], folder: Path, where: Where, root: Path
         return [(where, f"{value} is outside the workspace; keep requirement files under it "
                         "(duftui writes the lock beside them)")]
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []  # a missing file is reported with the other files a task uses
+        text = read_regular_file(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError, UnreadableFile):
+        return []  # a missing or odd file is reported with the other files a task uses
     found = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split(" #", 1)[0].strip()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from duftui.definitions.models import Project, Task
+from duftui.definitions.reading import UnreadableFile, read_regular_file
 
 # The reference regular expression of PEP 723 (packaging.python.org, inline script metadata).
 _BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
@@ -125,8 +126,8 @@ def _read_head(path: str, stamp: tuple[int, int, int] | None) -> str | None:
     if stamp is None:
         return None
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return read_regular_file(Path(path)).decode("utf-8", errors="replace")
+    except (OSError, UnreadableFile):
         return None
 
 
@@ -149,9 +150,10 @@ def _from_declaration(
                           where.with_name(where.stem + ".requirements" + suffix), folder, extras)
     path = _inside(folder / value, root, "requirements file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RequestError(f"requirements file {value} cannot be read: {exc.strerror}") from None
+        text = read_regular_file(path).decode("utf-8")
+    except (OSError, UnreadableFile, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise RequestError(f"requirements file {value} cannot be read: {why}") from None
     return EnvRequest(parse_requirement_lines(text), python, value,
                       path.with_name(path.stem + suffix), path.parent, extras)
 

@@ -146,8 +146,11 @@ def remote_query(
     with tempfile.TemporaryDirectory(prefix="duftui-query-") as folder:
         local = Path(folder) / "query.sql"
         try:
-            with open_remote("files", source.query_connection, connections, workspace) as remote:
-                remote.download(path, local)
+            with (
+                open_remote("files", source.query_connection, connections, workspace) as remote,
+                open(local, "xb") as handle,
+            ):
+                remote.download(path, handle)
                 where = remote.label
         except TransferError as error:
             raise StepError(f"source: query_file {path}: {error}") from None

@@ -31,9 +31,11 @@ def _configure(dbapi_conn: sqlite3.Connection, wal: bool = True) -> None:
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    # A new file is made able to give pages back (`duftui prune`); this has to come
-    # before WAL is switched on, and does nothing to a file that already has tables.
-    cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    # A new, empty file is made able to give pages back (`duftui prune`); this has to come
+    # before WAL is switched on. Only then: on a file in use, the pragma takes the write
+    # lock, which would make opening a connection wait for another process's writer.
+    if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+        cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
     if wal:
         _enable_wal(cursor)
     cursor.execute("PRAGMA synchronous = NORMAL")

@@ -31,7 +31,7 @@ def test_cancel_from_another_process_kills_the_whole_tree(ws: Workspace, tmp_pat
         kill_grace = "2s"
         env = {{ PIDS_FILE = "{pids_file}" }}
         """, SPAWNER)
-    runner = spawn_duftui(ws, "run", "p/tree")
+    runner = spawn_duftui(ws, "run", "p/tree", "--exit-code", "task")
     try:
         wait_for(pids_file.exists, timeout=30)
         pids = json.loads(pids_file.read_text())

@@ -59,7 +59,7 @@ def test_logs_follow_a_run_started_by_another_process(ws: Workspace) -> None:
     runner = spawn_duftui(ws, "run", "p/talk")
     try:
         wait_for(lambda: ws.runs() and ws.get(1).status == RunStatus.RUNNING, timeout=30)
-        follow = duftui(ws, "logs", "1", "--follow")
+        follow = duftui(ws, "logs", "1", "--follow", "--exit-code", "task")
         assert follow.returncode == 5
         lines = follow.stdout.splitlines()
         assert [ln for ln in lines if ln.startswith("line")] == [f"line {i}" for i in range(5)]

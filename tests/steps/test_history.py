@@ -69,4 +69,4 @@ def test_outputs_verify_and_resend(sws: StepWorkspace, sshd: SshServer) -> None:
     produced.unlink()
     assert f"MISSING  {produced}" in cli("verify", str(run.id)).output
     assert "there is no deliver[3]" in cli("resend", str(run.id), "--target", "3").output
-    assert "no run 999" in cli("verify", "999").output
+    assert "no run #999" in cli("verify", "999").output

@@ -174,7 +174,7 @@ def test_cancel_mid_cell_interrupts_then_shuts_the_kernel_down(ws: Workspace) ->
         'print("never")',
         run_extra='kill_grace = "8s"\n',
     )
-    runner = spawn_duftui(ws, "run", key)
+    runner = spawn_duftui(ws, "run", key, "--exit-code", "task")
     try:
         run_id = wait_for(lambda: ws.runs() and ws.runs()[0][0], timeout=30)
         wait_for(lambda: "sleeping" in ws.lines(run_id), timeout=30)
