@@ -434,8 +434,14 @@ class HttpServer:
 
 # -- SMB (samba) -------------------------------------------------------------------------
 
+def _sbin(name: str) -> str | None:
+    """A system program, also where PATH leaves out /usr/sbin (a login shell of a user)."""
+    return shutil.which(name) or shutil.which(name, path="/usr/local/sbin:/usr/sbin:/sbin")
+
+
+SMBD, SMBPASSWD = _sbin("smbd"), _sbin("smbpasswd")
 SMB_MISSING: str | None = None
-if shutil.which("smbd") is None or shutil.which("smbpasswd") is None:
+if SMBD is None or SMBPASSWD is None:
     SMB_MISSING = "no SMB server (samba's smbd) on this machine: apt-get install samba"
 elif os.geteuid() != 0:
     SMB_MISSING = "samba's smbd needs root to serve a private share in tests"
@@ -479,7 +485,7 @@ class SmbServer:
   valid users = root
 """)
         subprocess.run(
-            ["smbpasswd", "-c", str(conf), "-a", "-s", "root"],
+            [str(SMBPASSWD), "-c", str(conf), "-a", "-s", "root"],
             input=f"{PASSWORD}\n{PASSWORD}\n",
             text=True,
             check=True,
@@ -487,7 +493,7 @@ class SmbServer:
         )
         # Its own session: on exit smbd signals its whole process group.
         self.proc = subprocess.Popen(
-            ["smbd", "-F", "--no-process-group", "-s", str(conf)],
+            [str(SMBD), "-F", "--no-process-group", "-s", str(conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
