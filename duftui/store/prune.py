@@ -57,7 +57,12 @@ ORDER BY r.id
 
 TARGET_HOLD_S = 0.05  # each deleting transaction aims to hold the write lock this long
 MIN_SLICE = 250
-VACUUM_PAGES = 512  # pages given back per transaction (about 2 MiB)
+VACUUM_PAGES = 128  # pages given back per transaction (half a MiB, about 50 ms)
+# Writers in other processes (the daemon's fires) wait for the lock in SQLite's busy
+# handler, which sleeps up to 100 ms between tries: back-to-back transactions would starve
+# them. So after every WORK_S of holding the lock, the prune stands aside for PAUSE_S.
+WORK_S = 0.4
+PAUSE_S = 0.12
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class PruneResult:
     bytes_after: int = 0
     longest_lock_s: float = 0.0
     last_lock_s: float = 0.0
+    held_since_pause_s: float = 0.0
     transactions: int = 0
 
     def as_dict(self) -> dict[str, object]:
@@ -346,9 +352,14 @@ class _timed:
             self._cm.__exit__(*exc)  # type: ignore[arg-type]
         finally:
             held = time.perf_counter() - self._started
-            self._result.longest_lock_s = max(self._result.longest_lock_s, held)
-            self._result.last_lock_s = held
-            self._result.transactions += 1
+            result = self._result
+            result.longest_lock_s = max(result.longest_lock_s, held)
+            result.last_lock_s = held
+            result.transactions += 1
+            result.held_since_pause_s += held
+            if result.held_since_pause_s >= WORK_S:
+                time.sleep(PAUSE_S)  # let another process's waiting writer in
+                result.held_since_pause_s = 0.0
 
 
 def _adaptive(ids: list[int], result: PruneResult) -> Iterator[list[int]]:
