@@ -143,12 +143,7 @@ def count(store: Store, run_ids: list[int], log_runs: list[int]) -> PruneResult:
     db = store.connect()
     try:
         for ids in _slices(run_ids + log_runs, 500):
-            marks = ",".join("?" * len(ids))
-            chunks, lines = db.execute(
-                f"SELECT count(*), coalesce(sum(line_count), 0) FROM log_chunk "
-                f"WHERE run_id IN ({marks})",
-                ids,
-            ).fetchone()
+            chunks, lines = _log_counts(db, ids)
             result.log_chunks += chunks
             result.log_lines += lines
         for ids in _slices(run_ids, 500):
@@ -210,10 +205,7 @@ def _delete_runs(db: sqlite3.Connection, ids: list[int], result: PruneResult) ->
     if not still:
         return
     marks = ",".join("?" * len(still))
-    chunks, lines = db.execute(
-        f"SELECT count(*), coalesce(sum(line_count), 0) FROM log_chunk WHERE run_id IN ({marks})",
-        still,
-    ).fetchone()
+    chunks, lines = _log_counts(db, still)
     outputs = db.execute(
         f"SELECT count(*) FROM output_file WHERE run_id IN ({marks})", still
     ).fetchone()[0]
@@ -245,14 +237,21 @@ def _delete_logs(db: sqlite3.Connection, ids: list[int], result: PruneResult) ->
     if not still:
         return
     marks = ",".join("?" * len(still))
-    chunks, lines = db.execute(
-        f"SELECT count(*), coalesce(sum(line_count), 0) FROM log_chunk WHERE run_id IN ({marks})",
-        still,
-    ).fetchone()
+    chunks, lines = _log_counts(db, still)
     db.execute(f"DELETE FROM log_chunk WHERE run_id IN ({marks})", still)
     result.log_chunks += chunks
     result.log_lines += lines
     result.logs_of_kept_runs += len(still)
+
+
+def _log_counts(db: sqlite3.Connection, ids: list[int]) -> tuple[int, int]:
+    """Chunks and lines of these runs' logs."""
+    marks = ",".join("?" * len(ids))
+    chunks, lines = db.execute(
+        f"SELECT count(*), coalesce(sum(line_count), 0) FROM log_chunk WHERE run_id IN ({marks})",
+        ids,
+    ).fetchone()
+    return int(chunks), int(lines)
 
 
 def _still_may_go(db: sqlite3.Connection, ids: list[int]) -> list[int]:
