@@ -13,12 +13,17 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.engine_support import make_workspace, percentile, start_supervisor, stop
+from bench.engine_support import (
+    make_workspace,
+    percentile,
+    queued_to_exited,
+    start_supervisor,
+    stop,
+)
 
 
 def bare_spawn(n: int) -> list[float]:
@@ -33,11 +38,7 @@ def bare_spawn(n: int) -> list[float]:
 def interleaved(root: Path, n: int) -> tuple[list[float], list[float]]:
     """One bare spawn, then one run through duftui, `n` times: both sides see the same
     machine (the supervisor is idle while the bare spawn runs), so drift cancels out."""
-    from sqlalchemy import text
-
     from duftui.definitions.loader import load_workspace
-    from duftui.engine.submit import submit_task
-    from duftui.engine.wake import poke
     from duftui.store.db import ChangeWatcher, Store
 
     store = Store(root / ".duftui" / "state.db")
@@ -48,28 +49,7 @@ def interleaved(root: Path, n: int) -> tuple[list[float], list[float]]:
     for _ in range(n):
         bare.extend(bare_spawn(1))
         time.sleep(0.02)
-        run_id = submit_task(store, catalogue, "b/noop", with_dependants=False).run_ids[0]
-        poke(root)
-        # The figure is from the store's timestamps; the measuring side stays off the CPU
-        # while the run's process starts (a no-op run takes longer than 30 ms to end here),
-        # as nothing runs beside a bare spawn either.
-        time.sleep(0.03)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if watcher.changed():
-                with store.read() as conn:
-                    row = conn.execute(text(
-                        "SELECT status, queued_at, finished_at FROM run WHERE id = :i"),
-                        {"i": run_id}).first()
-                if row[0] not in ("queued", "running"):
-                    assert row[0] == "succeeded", row
-                    times.append((datetime.fromisoformat(row[2])
-                                  - datetime.fromisoformat(row[1])).total_seconds())
-                    break
-            time.sleep(0.01)
-        else:
-            raise SystemExit(f"run {run_id} did not finish")
-        time.sleep(0.02)  # let the supervisor record the end before the next bare spawn
+        times.append(queued_to_exited(store, catalogue, watcher, root, "b/noop"))
     watcher.close()
     store.close()
     return times, bare

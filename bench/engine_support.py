@@ -66,3 +66,36 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def queued_to_exited(store, catalogue, watcher, root: Path, key: str) -> float:
+    """Queue one run of `key`, wake the supervisor and return its queued → finished
+    seconds from the store's timestamps. The measuring side stays off the CPU while the
+    run's process starts (a no-op run takes longer than 30 ms to end here), as nothing runs
+    beside a bare spawn either; it then lets the supervisor record the end."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from duftui.engine.submit import submit_task
+    from duftui.engine.wake import poke
+
+    run_id = submit_task(store, catalogue, key, with_dependants=False).run_ids[0]
+    poke(root)
+    time.sleep(0.03)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if watcher.changed():
+            with store.read() as conn:
+                row = conn.execute(
+                    text("SELECT status, queued_at, finished_at FROM run WHERE id = :i"),
+                    {"i": run_id},
+                ).first()
+            if row[0] not in ("queued", "running"):
+                assert row[0] == "succeeded", row
+                time.sleep(0.02)
+                return (
+                    datetime.fromisoformat(row[2]) - datetime.fromisoformat(row[1])
+                ).total_seconds()
+        time.sleep(0.01)
+    raise SystemExit(f"run {run_id} did not finish")

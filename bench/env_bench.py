@@ -21,12 +21,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.engine_support import make_workspace, percentile, start_supervisor, stop
+from bench.engine_support import (
+    make_workspace,
+    percentile,
+    queued_to_exited,
+    start_supervisor,
+    stop,
+)
 
 REQUIREMENTS = ["six==1.16.0", "toolz==0.12.1", "attrs==23.2.0", "python-dateutil==2.9.0.post0",
                 "idna==3.7", "tomli==2.0.1"]
@@ -101,11 +106,7 @@ def builds(rounds: int) -> None:
 
 
 def dispatch(n: int) -> None:
-    from sqlalchemy import text
-
     from duftui.definitions.loader import load_workspace
-    from duftui.engine.submit import submit_task
-    from duftui.engine.wake import poke
     from duftui.envs.manage import build_for_task
     from duftui.store.db import ChangeWatcher, Store
 
@@ -121,23 +122,7 @@ def dispatch(n: int) -> None:
     times: dict[str, list[float]] = {"b/noop": [], "b/envnoop": []}
 
     def one(key: str) -> float:
-        run_id = submit_task(store, catalogue, key, with_dependants=False).run_ids[0]
-        poke(root)
-        time.sleep(0.03)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if watcher.changed():
-                with store.read() as conn:
-                    row = conn.execute(text(
-                        "SELECT status, queued_at, finished_at FROM run WHERE id = :i"),
-                        {"i": run_id}).first()
-                if row[0] not in ("queued", "running"):
-                    assert row[0] == "succeeded", row
-                    time.sleep(0.02)
-                    return (datetime.fromisoformat(row[2])
-                            - datetime.fromisoformat(row[1])).total_seconds()
-            time.sleep(0.01)
-        raise SystemExit(f"run {run_id} did not finish")
+        return queued_to_exited(store, catalogue, watcher, root, key)
 
     try:
         for _ in range(3):  # warm-up
