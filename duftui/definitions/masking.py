@@ -22,7 +22,7 @@ import functools
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, quote_plus
 
 MASK = "********"
@@ -40,25 +40,36 @@ def _json_inner(text: str, ascii_only: bool) -> str:
     return json.dumps(text, ensure_ascii=ascii_only)[1:-1]
 
 
-def _python_inner(text: str, quote_char: str, ascii_only: bool) -> str:
-    """The inside of a Python string literal of `text` quoted with `quote_char`."""
+_SIMPLE_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _literal_inner(
+    chars: Iterable[str], quote_char: str, keep: Callable[[str], bool],
+    escape: Callable[[str], str],
+) -> str:
+    """The inside of a Python literal quoted with `quote_char`: what `repr` writes, with
+    the quote chosen by the caller (repr picks its own)."""
     out = []
-    for ch in text:
-        if ch == "\\":
-            out.append("\\\\")
+    for ch in chars:
+        simple = _SIMPLE_ESCAPES.get(ch)
+        if simple is not None:
+            out.append(simple)
         elif ch == quote_char:
             out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch.isprintable() and (ord(ch) < 128 or not ascii_only):
+        elif keep(ch):
             out.append(ch)
         else:
-            out.append(_code_escape(ord(ch)))
+            out.append(escape(ch))
     return "".join(out)
+
+
+def _python_inner(text: str, quote_char: str, ascii_only: bool) -> str:
+    """The inside of a Python string literal of `text` quoted with `quote_char`."""
+    return _literal_inner(
+        text, quote_char,
+        lambda ch: ch.isprintable() and (ord(ch) < 128 or not ascii_only),
+        lambda ch: _code_escape(ord(ch)),
+    )
 
 
 def _code_escape(code: int) -> str:
@@ -71,24 +82,10 @@ def _code_escape(code: int) -> str:
 
 def _bytes_inner(data: bytes, quote_char: str) -> str:
     """The inside of a Python bytes literal (`repr(b"…")`) quoted with `quote_char`."""
-    out = []
-    for byte in data:
-        ch = chr(byte)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == quote_char:
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif 32 <= byte < 127:
-            out.append(ch)
-        else:
-            out.append(f"\\x{byte:02x}")
-    return "".join(out)
+    return _literal_inner(
+        map(chr, data), quote_char, lambda ch: 32 <= ord(ch) < 127,
+        lambda ch: f"\\x{ord(ch):02x}",
+    )
 
 
 def _utf16_units(text: str) -> list[int]:
