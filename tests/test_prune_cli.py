@@ -68,3 +68,30 @@ def test_a_broken_duftui_toml_is_named_and_stops_a_prune_by_settings(tmp_path: P
         assert "Traceback" not in result.output
     finally:
         history.close()
+
+
+def test_a_fifo_or_deep_duftui_toml_is_one_located_line_and_never_hangs(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import python_env
+
+    history = _history(tmp_path)
+    try:
+        settings = history.root / "duftui.toml"
+        os.mkfifo(settings)
+        done = subprocess.run(
+            [sys.executable, "-m", "duftui", "-w", str(history.root), "prune"],
+            capture_output=True, text=True, env=python_env(), timeout=120,
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.splitlines()[0].startswith("duftui: duftui.toml: ")
+        assert "Traceback" not in done.stderr
+        settings.unlink()
+        settings.write_text("[retention]\nruns = " + "[" * 20000 + "]" * 20000 + "\n")
+        result = Cli(history.root)("prune")
+        assert result.exit_code == 1 and "duftui.toml:2" in result.stderr
+        assert "Traceback" not in result.output
+    finally:
+        history.close()
