@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from duftui.store.db import driver
+from duftui.store.run_order import RunOrder
 from duftui.store.states import RunStatus, Trigger
 from duftui.store.tables import Batch, Run
 from duftui.store.timestamps import to_iso, utcnow
@@ -192,16 +193,25 @@ def list_runs(
     *,
     limit: int = 100,
     before: tuple[datetime, int] | None = None,
+    order: RunOrder | None = None,
+    after: int | None = None,
 ) -> list[Run]:
-    """Newest first; page with `before=(queued_at, id)` of the last row seen (keyset paging)."""
+    """Newest first; page with `before=(queued_at, id)` of the last row seen (keyset paging).
+
+    With `order`, sorted by that column instead, and paged with `after=` the id of the
+    last row seen.
+    """
     query = select(RUN)
     where = (flt or RunFilter()).clauses()
     if before is not None:
         at, run_id = before
         where.append(or_(RUN.c.queued_at < at, and_(RUN.c.queued_at == at, RUN.c.id < run_id)))
+    order = order or RunOrder()
+    if after is not None:
+        where.append(order.after(after))
     if where:
         query = query.where(and_(*where))
-    query = query.order_by(RUN.c.queued_at.desc(), RUN.c.id.desc()).limit(limit)
+    query = query.order_by(*order.order_by()).limit(limit)
     return [Run.model_validate(dict(row)) for row in conn.execute(query).mappings()]
 
 

@@ -1,5 +1,6 @@
 """History: every run, newest first, paged by keyset so a million runs open instantly;
-filters, multi-select with bulk retry and cancel, and CSV export of the current filter."""
+filters, sorting by any column (`o`, `O` or a click on the header), multi-select with bulk
+retry and cancel, and CSV export of the current filter."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from textual.widgets import DataTable, Input, Static
 
 from duftui.store.dashboard import Pulse, runs_by_id
 from duftui.store.export import export_csv
+from duftui.store.run_order import SORTABLE, RunOrder
 from duftui.store.runs import RunFilter, count_runs, list_runs
 from duftui.store.tables import Run
 from duftui.tui.format import escape
@@ -33,6 +35,7 @@ class Page:
     runs: list[Run]
     append: bool
     flt: RunFilter
+    order: RunOrder
 
 
 class HistoryScreen(ConsoleScreen):
@@ -57,6 +60,8 @@ class HistoryScreen(ConsoleScreen):
         RUN_KEYS[5],
         ACK_ALL_KEY,
         key("ctrl+e", "export", "Export", "Export the runs of the current filter to CSV", "export"),
+        key("o", "sort_next", "Sort", "Sort by the next column (or click a column header)", "sort"),
+        key("O", "sort_flip", "Reverse", "Reverse the sort direction", "sort-reverse", show=False),
         RUN_KEYS[0],
         RUN_KEYS[1],
         Binding("escape", "clear", show=False),
@@ -66,6 +71,8 @@ class HistoryScreen(ConsoleScreen):
         super().__init__()
         self.initial_filter = initial_filter
         self.flt = RunFilter()
+        self.order = RunOrder()
+        self.unsorted_new = False  # runs were queued since a non-default sort was loaded
         self.exhausted = False
         self.loading_more = False
         self.total: int | None = None
@@ -115,13 +122,14 @@ class HistoryScreen(ConsoleScreen):
 
     def reload(self) -> None:
         """The first page of the current filter (and, lazily, the count)."""
-        store, flt = self.session.store(), self.flt
+        store, flt, order = self.session.store(), self.flt, self.order
         self.exhausted = False
         self.total = None
+        self.unsorted_new = False
 
         def query() -> Page:
             with store.read() as conn:
-                return Page(list_runs(conn, flt, limit=PAGE), False, flt)
+                return Page(list_runs(conn, flt, limit=PAGE, order=order), False, flt, order)
 
         self.load(query, self._page, group="history")
 
@@ -143,22 +151,19 @@ class HistoryScreen(ConsoleScreen):
         table = self.query_one(RunTable)
         if self.exhausted or self.loading_more or not table.order:
             return
-        last = table.runs[table.order[-1]]
-        store, flt = self.session.store(), self.flt
+        last = table.order[-1]
+        store, flt, order = self.session.store(), self.flt, self.order
         self.loading_more = True
 
         def query() -> Page:
             with store.read() as conn:
-                return Page(
-                    list_runs(conn, flt, limit=PAGE, before=(last.queued_at, int(last.id or 0))),
-                    True,
-                    flt,
-                )
+                runs = list_runs(conn, flt, limit=PAGE, order=order, after=last)
+                return Page(runs, True, flt, order)
 
         self.load(query, self._page, group="history-more")
 
     def _page(self, page: Page) -> None:
-        if page.flt is not self.flt:
+        if page.flt is not self.flt or page.order is not self.order:
             return
         table = self.query_one(RunTable)
         table.now, table.tz = self.session.now(), self.session.tz
@@ -186,6 +191,11 @@ class HistoryScreen(ConsoleScreen):
         if not table.order:
             self.reload()
             return
+        if not self.order.is_default:
+            # A sorted list is not re-sorted under the cursor: rows are patched in place
+            # and new runs are counted; `o`/`O` or a filter edit shows them in order.
+            self._live_sorted(pulse, previous, table)
+            return
         newest = table.runs[table.order[0]]
         changed = set(previous.active_by_id) | set(pulse.active_by_id)
         if pulse.max_audit_id != previous.max_audit_id:
@@ -207,6 +217,22 @@ class HistoryScreen(ConsoleScreen):
                     ]
                 return fresh, runs_by_id(conn, watch)
 
+        self.load(query, self._live, group="history-live")
+
+    def _live_sorted(self, pulse: Pulse, previous: Pulse, table: RunTable) -> None:
+        watch = [rid for rid in set(previous.active_by_id) | set(pulse.active_by_id)
+                 if rid in table.runs]
+        if pulse.max_audit_id != previous.max_audit_id:
+            watch = list(set(watch) | set(table.order[:1000]))
+        store = self.session.store()
+
+        def query() -> tuple[list[Run], dict[int, Run]]:
+            with store.read() as conn:
+                return [], runs_by_id(conn, watch)
+
+        if pulse.max_run_id > previous.max_run_id and not self.unsorted_new:
+            self.unsorted_new = True
+            self._status()
         self.load(query, self._live, group="history-live")
 
     def _live(self, result: tuple[list[Run], dict[int, Run]]) -> None:
@@ -234,6 +260,10 @@ class HistoryScreen(ConsoleScreen):
                 else f"{self.total:,} run{'s' if self.total != 1 else ''}"
             )
             message = f"{total} · showing {shown:,}"
+            if not self.order.is_default:
+                message += f" · sorted by {self.order.describe()}"
+                if self.unsorted_new:
+                    message += " · new runs since sorted: O twice includes them"
             if table.marked:
                 message += f" · [b]{len(table.marked)} selected[/b] (t retry, c cancel)"
             elif shown:
@@ -285,6 +315,32 @@ class HistoryScreen(ConsoleScreen):
             self.query_one(RunTable).clear_marks()
             self.reload()
             self.query_one(RunTable).focus()
+
+    # -- sorting -------------------------------------------------------------------------
+
+    def sort_by(self, order: RunOrder) -> None:
+        """Show the runs of the current filter in `order`, from the first page."""
+        self.order = order
+        self.query_one(RunTable).set_sort_mark(order.column, order.descending)
+        self.reload()
+
+    def action_sort_next(self) -> None:
+        self.sort_by(self.order.next_column())
+
+    def action_sort_flip(self) -> None:
+        self.sort_by(self.order.flipped())
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        column = str(event.column_key.value)
+        if column not in SORTABLE:
+            self._status(f"runs cannot be sorted by {column}")
+            return
+        if column == self.order.column:
+            self.sort_by(self.order.flipped())
+        else:
+            self.sort_by(RunOrder.first(column))
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()

@@ -1,10 +1,10 @@
-"""Tasks: every task (or mine, or one tag), filtered as you type; broken ones with their
-error; hidden ones behind a toggle."""
+"""Tasks: every task (or mine, or one tag), filtered as you type, sorted by any column;
+broken ones with their error; hidden ones behind a toggle."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -54,6 +54,29 @@ def matches(entry: TaskEntry, words: list[str]) -> bool:
 
 
 NOT_LOADED_SHOWN = 5
+# The columns in the order `o` cycles through them; "when" sorts most recent first.
+TASK_SORTS = ("task", "last", "when", "kind", "schedules", "name")
+
+
+def sort_value(column: str, entry: TaskEntry, latest: Run | None) -> tuple[int, Any]:
+    """A key that sorts `entry` by `column`; a task without the value sorts last."""
+    spec = entry.spec
+    if column == "task":
+        return (0, entry.key)
+    if column == "last":
+        status = "broken" if entry.broken else (latest.status if latest else "")
+        return (0 if status else 1, status)
+    if column == "when":
+        ended = fmt.ended(latest) if latest else None
+        return (0, ended.timestamp()) if ended else (1, 0.0)
+    if column == "kind":
+        return (0, spec.run.kind) if spec else (1, "")
+    if column == "schedules":
+        text = "; ".join(s.describe() for s in spec.schedule) if spec else ""
+        return (0 if text else 1, text)
+    if column == "name":
+        return (0, entry.title.lower())
+    raise ValueError(f"tasks cannot be sorted by {column!r}")
 
 
 def not_loaded(catalogue: Catalogue, project: str | None = None) -> list[Problem]:
@@ -89,6 +112,8 @@ class TasksScreen(ConsoleScreen):
         EDIT_KEYS[2],
         EDIT_KEYS[3],
         key("h", "toggle_hidden", "Hidden", "Show or hide hidden tasks", "hidden"),
+        key("o", "sort_next", "Sort", "Sort by the next column (or click a column header)", "sort"),
+        key("O", "sort_flip", "Reverse", "Reverse the sort direction", "sort-reverse", show=False),
         TRASH_KEY,
         RUN_KEYS[1],
         *RUN_KEYS[2:],
@@ -101,6 +126,8 @@ class TasksScreen(ConsoleScreen):
         self.mine = False
         self.show_hidden = False
         self.data = TasksData({}, {})
+        self.sort_column = "task"
+        self.sort_descending = False
 
     def compose(self) -> ComposeResult:
         yield TopBar(f"Tasks: {self.project}" if self.project else "Tasks")
@@ -165,7 +192,16 @@ class TasksScreen(ConsoleScreen):
                 continue
             if matches(entry, words):
                 out.append(entry)
-        return sorted(out, key=lambda e: e.key)
+        by_key = sorted(out, key=lambda e: e.key)
+        if self.sort_column == "task" and not self.sort_descending:
+            return by_key
+        column, latest = self.sort_column, self.data.latest
+        # Missing values stay last in both directions; ties keep the key order.
+        present = [e for e in by_key if sort_value(column, e, latest.get(e.key))[0] == 0]
+        missing = [e for e in by_key if sort_value(column, e, latest.get(e.key))[0] != 0]
+        present.sort(key=lambda e: sort_value(column, e, latest.get(e.key))[1],
+                     reverse=self.sort_descending)
+        return present + missing
 
     def _show(self) -> None:
         table = self.query_one(DataTable)
@@ -189,6 +225,8 @@ class TasksScreen(ConsoleScreen):
             "hidden shown" if self.show_hidden else "hidden off (h)",
             f"{len(entries)} of {total} tasks",
         ]
+        if self.sort_column != "task" or self.sort_descending:
+            scope.append(f"sorted by {self.sort_column} {'↓' if self.sort_descending else '↑'}")
         self.query_one("#scope", Static).update(" · ".join(scope))
         self._show_not_loaded()
         empty = self.query_one("#tasks-empty", Static)
@@ -294,6 +332,27 @@ class TasksScreen(ConsoleScreen):
     def action_toggle_mine(self) -> None:
         self.mine = not self.mine
         self._show()
+
+    def sort_by(self, column: str, descending: bool) -> None:
+        self.sort_column, self.sort_descending = column, descending
+        self.query_one(OpenTable).set_sort_mark(column, descending)
+        self._show()
+
+    def action_sort_next(self) -> None:
+        column = TASK_SORTS[(TASK_SORTS.index(self.sort_column) + 1) % len(TASK_SORTS)]
+        self.sort_by(column, column == "when")
+
+    def action_sort_flip(self) -> None:
+        self.sort_by(self.sort_column, not self.sort_descending)
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        column = str(event.column_key.value)
+        if column == self.sort_column:
+            self.action_sort_flip()
+        elif column in TASK_SORTS:
+            self.sort_by(column, column == "when")
 
     def action_toggle_hidden(self) -> None:
         self.show_hidden = not self.show_hidden
